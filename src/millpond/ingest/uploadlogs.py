@@ -1,0 +1,109 @@
+"""uploadLogs: a text body and its parameters → messages and session fields (spec §1)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import orjson
+
+from millpond.errors import BadParam
+
+DEFAULT_LOGFILE = "uploadLogs"
+DEFAULT_PARSER = "uploadLogs"
+
+
+def split_lines(body: bytes, *, max_line_bytes: int) -> list[str]:
+    """Split a body into messages on `\\n`, `\\r` and `\\r\\n` only; drop empty lines.
+
+    Invalid UTF-8 becomes U+FFFD rather than an error. `str.splitlines()` would also split on
+    VT, FF, NEL, U+2028 and friends, which uploadLogs must keep inside a message; CR and LF are
+    ASCII and never part of a multi-byte sequence, so decoding first and splitting after is
+    the same as splitting the bytes.
+    """
+    text = body.decode("utf-8", "replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = list(filter(None, text.split("\n")))
+    if len(body) > max_line_bytes:
+        _check_line_lengths(lines, max_line_bytes)
+    return lines
+
+
+def _check_line_lengths(lines: list[str], max_line_bytes: int) -> None:
+    # A line longer than the cap in bytes is at least cap/4 characters long.
+    for number, line in enumerate(lines, 1):
+        if len(line) * 4 > max_line_bytes and len(line.encode()) > max_line_bytes:
+            raise BadParam(
+                f"line {number} is {len(line.encode())} bytes long, over the limit of "
+                f"{max_line_bytes} bytes per line; split it, or raise MILLPOND_MAX_LINE_BYTES"
+            )
+
+
+@dataclass(frozen=True)
+class UploadParams:
+    """What the URL parameters and headers of one uploadLogs request say."""
+
+    server_host: str | None = None
+    logfile: str = DEFAULT_LOGFILE
+    parser: str = DEFAULT_PARSER
+    server_fields: Mapping[str, str] = field(default_factory=dict)
+    nonce: str | None = None
+
+    def session_fields(self, server_ip: str | None) -> dict[str, str]:
+        """The session ("server") fields: `server-X` fields, `serverHost` and `serverIP`."""
+        fields = dict(self.server_fields)
+        if self.server_host is not None:
+            fields["serverHost"] = self.server_host
+        if server_ip:
+            fields["serverIP"] = server_ip
+        return fields
+
+
+def upload_params(
+    query: Iterable[tuple[str, str]], headers: Iterable[tuple[str, str]]
+) -> UploadParams:
+    """Collect `host`, `logfile`, `parser`, `server-*` and `Nonce` from headers and URL.
+
+    A URL parameter wins over a header of the same name. The header `Host` is HTTP's own and
+    never sets the host: `server-host` does. Header names arrive lower-cased (HTTP header
+    names are case-insensitive), so a `server-X` field given as a header has a lower-case name;
+    a URL parameter keeps the case it was given in.
+    """
+    values: dict[str, str] = {}
+    server_fields: dict[str, str] = {}
+    for source_is_url, pairs in ((False, headers), (True, query)):
+        for raw_name, value in pairs:
+            name = raw_name.lower()
+            if name == "host":
+                if source_is_url:
+                    values["host"] = value
+            elif name == "server-host":
+                values["host"] = value
+            elif name in ("logfile", "parser", "nonce"):
+                values[name] = value
+            elif name.startswith("server-") and len(name) > len("server-"):
+                field_name = raw_name[len("server-"):]
+                if not source_is_url:
+                    field_name = field_name.lower()
+                server_fields[field_name] = value
+    return UploadParams(
+        server_host=values.get("host"),
+        logfile=values.get("logfile") or DEFAULT_LOGFILE,
+        parser=values.get("parser") or DEFAULT_PARSER,
+        server_fields=server_fields,
+        nonce=values.get("nonce") or None,
+    )
+
+
+def session_id_for(account_id: int, fields: Mapping[str, str]) -> str:
+    """A session id derived from the session fields.
+
+    Every uploadLogs request from the same host with the same `server-*` fields lands in the
+    same session, so the sessions table grows with the number of senders, not of requests.
+    """
+    digest = hashlib.blake2b(
+        orjson.dumps([account_id, fields], option=orjson.OPT_SORT_KEYS), digest_size=12
+    )
+    return "upl-" + digest.hexdigest()

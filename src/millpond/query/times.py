@@ -1,0 +1,90 @@
+"""Time syntax of the query APIs (spec §3.2): relative, epoch s/ms/ns, ISO-8601."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from millpond.errors import BadParam
+
+NS = 1_000_000_000
+_SECONDS_LIMIT = 500 * 365 * 86_400  # below: seconds; below x1000: milliseconds; else ns
+
+_UNITS = {
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "d": 86_400, "day": 86_400, "days": 86_400,
+    "w": 604_800, "week": 604_800, "weeks": 604_800,
+}
+_RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*([a-z]+)(?:\s+ago)?$")
+_NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+
+
+def parse_time(value: str | int | float, *, now_ns: int, name: str = "time") -> int:
+    """Nanoseconds since the epoch for a time parameter."""
+    if isinstance(value, bool):
+        raise BadParam(f"{name} must be a time, not {value!r}")
+    if isinstance(value, int | float):
+        return _from_epoch(float(value) if isinstance(value, float) else value)
+    text = value.strip()
+    lowered = text.lower()
+    if lowered == "now":
+        return now_ns
+    if _NUMBER.match(text):
+        return _from_epoch(float(text) if "." in text else int(text))
+    m = _RELATIVE.match(lowered)
+    if m and m.group(2) in _UNITS:
+        return now_ns - int(float(m.group(1)) * _UNITS[m.group(2)] * NS)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BadParam(
+            f"{name} {value!r} is not a time millpond understands; use a relative time like "
+            "'10m', '4h' or '7d', epoch seconds, milliseconds or nanoseconds, or ISO-8601 "
+            "like '2026-03-01T09:00:00-0800'"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return int(parsed.timestamp()) * NS + parsed.microsecond * 1000
+
+
+def _from_epoch(number: int | float) -> int:
+    magnitude = abs(number)
+    if magnitude < _SECONDS_LIMIT:
+        return int(number * NS)
+    if magnitude < _SECONDS_LIMIT * 1000:
+        return int(number * 1_000_000)
+    return int(number)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start_ns: int
+    end_ns: int
+
+
+DEFAULT_SPAN_NS = 86_400 * NS
+
+
+def time_range(
+    start: str | int | float | None, end: str | int | float | None, *, now_ns: int
+) -> TimeRange:
+    """The range of a query: start inclusive, end exclusive, 24 hours when a side is missing."""
+    start_ns = None if _absent(start) else parse_time(start, now_ns=now_ns, name="startTime")  # type: ignore[arg-type]
+    end_ns = None if _absent(end) else parse_time(end, now_ns=now_ns, name="endTime")  # type: ignore[arg-type]
+    if start_ns is None and end_ns is None:
+        end_ns = now_ns
+    if start_ns is None:
+        assert end_ns is not None
+        start_ns = end_ns - DEFAULT_SPAN_NS
+    if end_ns is None:
+        end_ns = start_ns + DEFAULT_SPAN_NS
+    if end_ns < start_ns:
+        raise BadParam("endTime is before startTime; swap them or widen the range")
+    return TimeRange(start_ns, end_ns)
+
+
+def _absent(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")

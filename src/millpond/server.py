@@ -1,0 +1,118 @@
+"""`millpond serve`: open the store, bootstrap a new data directory, run HTTP(S) and the admin socket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from typing import TextIO
+
+import uvicorn
+
+from millpond.accounts import NewToken, Registry
+from millpond.admin import create_admin_app, prepare_socket
+from millpond.errors import ServerError
+from millpond.settings import Settings
+from millpond.store import DuckDBStore, StoreLocked
+from millpond.web import create_app
+
+log = logging.getLogger("millpond")
+
+
+def banner(settings: Settings, tokens: list[NewToken], out: TextIO) -> None:
+    """What a new user needs: the address, and on first start the two tokens (shown once)."""
+    url = settings.base_url
+    print(f"millpond is serving {url} (data in {settings.data_dir})", file=out)
+    if tokens:
+        print("\nA new data directory: created the account 'default' and two API tokens.", file=out)
+        print("They are shown only this once (millpond keeps only their hashes):\n", file=out)
+        for t in tokens:
+            print(f"  {t.record.kind:<11} {t.secret}", file=out)
+        write = next(t.secret for t in tokens if t.record.kind == "write-logs")
+        print(
+            "\nTry it:\n"
+            f"  curl '{url}/api/uploadLogs?token={write}' -H 'Content-Type: text/plain' "
+            "-d 'hello, world'\n",
+            file=out,
+        )
+    else:
+        print(
+            "Create an API token with:  millpond token create --kind write-logs"
+            + ("" if settings.data_dir == "./millpond-data" else f" --data-dir {settings.data_dir}"),
+            file=out,
+        )
+    out.flush()
+
+
+def serve(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    data = settings.data_path
+    data.mkdir(parents=True, exist_ok=True)
+    os.chmod(data, 0o700)
+    store = DuckDBStore(
+        settings.database_path, commit_max_rows=settings.commit_max_rows
+    )
+    try:
+        store.open()
+    except StoreLocked:
+        raise ServerError(
+            f"another process has the database in {settings.data_dir} open; is millpond "
+            "already running? Stop it, or pass another --data-dir"
+        ) from None
+    try:
+        registry = Registry(store)
+        registry.load()
+        tokens = registry.bootstrap() if store.created else []
+        app = create_app(settings, store=store, registry=registry)
+        banner(settings, tokens, sys.stdout)
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(_run(settings, app, registry))
+    finally:
+        store.close()
+
+
+async def _run(settings: Settings, app: object, registry: Registry) -> None:
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=settings.host,
+        port=settings.port,
+        ssl_certfile=settings.tls_cert or None,
+        ssl_keyfile=settings.tls_key or None,
+        http="httptools",
+        # Access logs would write the `?token=` of every uploadLogs URL to the log: never.
+        access_log=False,
+        log_level=settings.log_level,
+        timeout_keep_alive=60,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    socket_path = settings.admin_socket_path
+    admin_sock = prepare_socket(socket_path)
+    admin = uvicorn.Server(
+        uvicorn.Config(create_admin_app(registry), access_log=False, log_level="warning",
+                       lifespan="off")
+    )
+    admin.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
+    try:
+        await server.serve()
+    finally:
+        admin.should_exit = True
+        await admin_task
+        with contextlib.suppress(FileNotFoundError):
+            socket_path.unlink()
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory

@@ -1,0 +1,28 @@
+"""Storage: the `Store` protocol and its embedded DuckDB backend."""
+
+from millpond.store.base import (
+    EVENT_SCHEMA,
+    AccountRecord,
+    EventBatch,
+    EventQuery,
+    SessionRecord,
+    Store,
+    StoredEvent,
+    TokenRecord,
+    WriteResult,
+)
+from millpond.store.duckdb import DuckDBStore, StoreLocked
+
+__all__ = [
+    "EVENT_SCHEMA",
+    "AccountRecord",
+    "DuckDBStore",
+    "EventBatch",
+    "EventQuery",
+    "SessionRecord",
+    "Store",
+    "StoreLocked",
+    "StoredEvent",
+    "TokenRecord",
+    "WriteResult",
+]

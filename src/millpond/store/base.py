@@ -1,0 +1,140 @@
+"""The storage protocol: everything above `store/` talks to a backend only through this."""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import pyarrow as pa
+
+# The columns of one event as the web layer hands them to the store; the store adds `seq`.
+EVENT_SCHEMA = pa.schema(
+    [
+        ("account_id", pa.int32()),
+        ("ts", pa.int64()),
+        ("session", pa.string()),
+        ("thread", pa.string()),
+        ("severity", pa.int8()),
+        ("message", pa.string()),
+        ("server_host", pa.string()),
+        ("logfile", pa.string()),
+        ("parser", pa.string()),
+        ("attrs", pa.string()),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    account_id: int
+    session_id: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """The events of one request, columnar, plus what makes a retry of it a no-op."""
+
+    account_id: int
+    table: pa.Table
+    sessions: Sequence[SessionRecord]
+    bytes_charged: int
+    nonce: str | None = None
+
+    @property
+    def rows(self) -> int:
+        return int(self.table.num_rows)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    stored: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class AccountRecord:
+    id: int
+    name: str
+    created_ns: int
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    id: str
+    account_id: int
+    account_name: str
+    kind: str
+    label: str
+    hash: str
+    created_ns: int
+    last_used_ns: int | None = None
+    revoked_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    ts: int
+    seq: int
+    session: str
+    thread: str | None
+    severity: int
+    message: str | None
+    server_host: str | None
+    logfile: str | None
+    parser: str | None
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventQuery:
+    """A scoped read of events: one account, a time range, message substrings to require."""
+
+    account_id: int
+    start_ns: int
+    end_ns: int
+    limit: int
+    newest_first: bool
+    message_contains: Sequence[str] = ()
+
+
+class Store(Protocol):
+    """What millpond needs of a storage backend."""
+
+    created: bool
+
+    def open(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def submit(self, batch: EventBatch) -> concurrent.futures.Future[WriteResult]:
+        """Queue a batch for the writer; the future resolves once it is durably committed."""
+        ...
+
+    def bytes_ingested(self, account_id: int, day: int) -> int:
+        """Bytes committed for an account on a UTC day (days since the epoch)."""
+        ...
+
+    def query_events(
+        self, query: EventQuery, timeout: float
+    ) -> tuple[list[StoredEvent], dict[str, dict[str, Any]]]:
+        """Matching events in ascending time order and the fields of their sessions."""
+        ...
+
+    def create_account(self, name: str, now_ns: int) -> AccountRecord: ...
+
+    def list_accounts(self) -> list[AccountRecord]: ...
+
+    def insert_token(self, token: TokenRecord) -> None: ...
+
+    def list_tokens(self) -> list[TokenRecord]: ...
+
+    def revoke_token(self, token_id: str, now_ns: int) -> TokenRecord | None: ...
+
+    def touch_tokens(self, last_used: Mapping[str, int]) -> None: ...
+
+    def expire(self, events_before_ns: int | None, nonces_before_ns: int) -> int:
+        """Delete events older than a cut-off (None keeps them) and nonces past their window."""
+        ...

@@ -1,0 +1,404 @@
+"""The embedded backend: one DuckDB file holds events, sessions, accounts, tokens and nonces.
+
+DuckDB allows one read-write process per file. Writes happen on the group-commit writer's
+thread through the main connection; reads use their own cursors on a thread pool. Every commit
+syncs DuckDB's write-ahead log, so a committed batch survives `kill -9`.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from millpond.clock import Clock, SystemClock
+from millpond.errors import BadParam, QueryTimeout
+from millpond.store.base import (
+    AccountRecord,
+    EventBatch,
+    EventQuery,
+    SessionRecord,
+    StoredEvent,
+    TokenRecord,
+    WriteResult,
+)
+from millpond.store.writer import GroupCommitWriter
+
+log = logging.getLogger("millpond.store")
+
+NS_PER_DAY = 86_400 * 1_000_000_000
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS accounts (
+    id INTEGER PRIMARY KEY, name VARCHAR NOT NULL UNIQUE, created_ns BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS tokens (
+    id VARCHAR PRIMARY KEY, account_id INTEGER NOT NULL, kind VARCHAR NOT NULL,
+    label VARCHAR NOT NULL, hash VARCHAR NOT NULL UNIQUE, created_ns BIGINT NOT NULL,
+    last_used_ns BIGINT, revoked_ns BIGINT);
+CREATE TABLE IF NOT EXISTS events (
+    account_id INTEGER NOT NULL, ts BIGINT NOT NULL, seq BIGINT NOT NULL, session VARCHAR,
+    thread VARCHAR, severity TINYINT NOT NULL, message VARCHAR, server_host VARCHAR,
+    logfile VARCHAR, parser VARCHAR, attrs JSON);
+CREATE TABLE IF NOT EXISTS sessions (
+    account_id INTEGER NOT NULL, session VARCHAR NOT NULL, fields JSON NOT NULL,
+    created_ns BIGINT NOT NULL, PRIMARY KEY (account_id, session));
+CREATE TABLE IF NOT EXISTS nonces (
+    account_id INTEGER NOT NULL, nonce VARCHAR NOT NULL, seen_ns BIGINT NOT NULL,
+    PRIMARY KEY (account_id, nonce));
+CREATE TABLE IF NOT EXISTS usage (
+    account_id INTEGER NOT NULL, day INTEGER NOT NULL, bytes BIGINT NOT NULL,
+    events BIGINT NOT NULL, PRIMARY KEY (account_id, day));
+"""
+
+_KNOWN_SESSIONS_CAP = 200_000
+
+
+class StoreLocked(Exception):
+    """Another process has the database open."""
+
+
+class DuckDBStore:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Clock | None = None,
+        commit_max_rows: int = 100_000,
+    ) -> None:
+        self.path = Path(path)
+        self._clock = clock or SystemClock()
+        self.created = False
+        self._commit_max_rows = commit_max_rows
+        self._conn: duckdb.DuckDBPyConnection | None = None
+        self._writer: GroupCommitWriter | None = None
+        # State owned by the writer thread; mirrors what is committed.
+        self._next_seq = 0
+        self._nonces: dict[tuple[int, str], int] = {}
+        self._known_sessions: set[tuple[int, str]] = set()
+        self._usage: dict[tuple[int, int], int] = {}
+        self._usage_lock = threading.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.created = not self.path.exists()
+        try:
+            conn = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreLocked(str(exc)) from exc
+            raise
+        conn.execute(_SCHEMA)
+        conn.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            [SCHEMA_VERSION],
+        )
+        self._conn = conn
+        self._load_state(conn)
+        self._writer = GroupCommitWriter(self, max_rows=self._commit_max_rows)
+        self._writer.start()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        if self._conn is not None:
+            self._conn.execute("CHECKPOINT")
+            self._conn.close()
+            self._conn = None
+
+    def _load_state(self, conn: duckdb.DuckDBPyConnection) -> None:
+        row = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()
+        self._next_seq = int(row[0]) if row else 0
+        self._nonces = {
+            (int(a), str(n)): int(s)
+            for a, n, s in conn.execute("SELECT account_id, nonce, seen_ns FROM nonces").fetchall()
+        }
+        with self._usage_lock:
+            self._usage = {
+                (int(a), int(d)): int(b)
+                for a, d, b in conn.execute(
+                    "SELECT account_id, day, bytes FROM usage WHERE day >= ?",
+                    [self._clock.now_ns() // NS_PER_DAY - 1],
+                ).fetchall()
+            }
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        if self._writer is None:
+            raise RuntimeError("the store is not open")
+        return self._writer
+
+    @property
+    def conn(self) -> duckdb.DuckDBPyConnection:
+        if self._conn is None:
+            raise RuntimeError("the store is not open")
+        return self._conn
+
+    # -- ingest ------------------------------------------------------------------------------
+
+    def submit(self, batch: EventBatch) -> concurrent.futures.Future[WriteResult]:
+        return self.writer.submit(batch)
+
+    def bytes_ingested(self, account_id: int, day: int) -> int:
+        with self._usage_lock:
+            return self._usage.get((account_id, day), 0)
+
+    def write_group(self, batches: list[EventBatch]) -> list[WriteResult]:
+        """Runs on the writer thread: dedupe, then write every accepted batch in one commit."""
+        results: list[WriteResult] = []
+        accepted: list[EventBatch] = []
+        new_nonces: dict[tuple[int, str], int] = {}
+        now_ns = self._clock.now_ns()
+        for batch in batches:
+            key = (batch.account_id, batch.nonce) if batch.nonce is not None else None
+            if key is not None and (key in self._nonces or key in new_nonces):
+                results.append(WriteResult(stored=0, duplicate=True))
+                continue
+            if key is not None:
+                new_nonces[key] = now_ns
+            accepted.append(batch)
+            results.append(WriteResult(stored=batch.rows))
+        if not accepted:
+            return results
+
+        conn = self.conn
+        table = pa.concat_tables([b.table for b in accepted])
+        rows = table.num_rows
+        seq = pa.array(np.arange(self._next_seq, self._next_seq + rows, dtype=np.int64))
+        new_events = table.add_column(2, "seq", seq)  # noqa: F841 - read by DuckDB below
+
+        new_sessions = {
+            (s.account_id, s.session_id): s
+            for b in accepted
+            for s in b.sessions
+            if (s.account_id, s.session_id) not in self._known_sessions
+        }
+        day = now_ns // NS_PER_DAY
+        usage: dict[int, list[int]] = {}
+        for b in accepted:
+            entry = usage.setdefault(b.account_id, [0, 0])
+            entry[0] += b.bytes_charged
+            entry[1] += b.rows
+
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            if rows:
+                conn.execute("INSERT INTO events SELECT * FROM new_events")
+            if new_sessions:
+                sessions_tbl = _sessions_table(new_sessions.values(), now_ns)  # noqa: F841
+                conn.execute(
+                    "INSERT INTO sessions SELECT * FROM sessions_tbl ON CONFLICT DO NOTHING"
+                )
+            if new_nonces:
+                nonces_tbl = pa.table(  # noqa: F841
+                    {
+                        "account_id": pa.array([k[0] for k in new_nonces], pa.int32()),
+                        "nonce": pa.array([k[1] for k in new_nonces], pa.string()),
+                        "seen_ns": pa.array(list(new_nonces.values()), pa.int64()),
+                    }
+                )
+                conn.execute("INSERT INTO nonces SELECT * FROM nonces_tbl")
+            usage_tbl = pa.table(  # noqa: F841
+                {
+                    "account_id": pa.array(list(usage), pa.int32()),
+                    "day": pa.array([day] * len(usage), pa.int32()),
+                    "bytes": pa.array([u[0] for u in usage.values()], pa.int64()),
+                    "events": pa.array([u[1] for u in usage.values()], pa.int64()),
+                }
+            )
+            conn.execute(
+                "INSERT INTO usage SELECT * FROM usage_tbl ON CONFLICT (account_id, day) "
+                "DO UPDATE SET bytes = usage.bytes + excluded.bytes, "
+                "events = usage.events + excluded.events"
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+        # Committed: only now does the in-memory state move on.
+        self._next_seq += rows
+        self._nonces.update(new_nonces)
+        if len(self._known_sessions) > _KNOWN_SESSIONS_CAP:
+            self._known_sessions.clear()
+        self._known_sessions.update(new_sessions)
+        with self._usage_lock:
+            for account_id, (nbytes, _) in usage.items():
+                self._usage[(account_id, day)] = self._usage.get((account_id, day), 0) + nbytes
+        return results
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def query_events(
+        self, query: EventQuery, timeout: float
+    ) -> tuple[list[StoredEvent], dict[str, dict[str, Any]]]:
+        where = ["account_id = ?", "ts >= ?", "ts < ?"]
+        params: list[Any] = [query.account_id, query.start_ns, query.end_ns]
+        for text in query.message_contains:
+            where.append("strpos(lower(message), ?) > 0")
+            params.append(text.lower())
+        order = "DESC" if query.newest_first else "ASC"
+        sql = (
+            "SELECT ts, seq, session, thread, severity, message, server_host, logfile, parser, "
+            f"attrs FROM events WHERE {' AND '.join(where)} "
+            f"ORDER BY ts {order}, seq {order} LIMIT ?"
+        )
+        params.append(query.limit)
+        with self.conn.cursor() as cur:
+            rows = _run_with_timeout(cur, sql, params, timeout)
+            events = [
+                StoredEvent(
+                    ts=r[0], seq=r[1], session=r[2], thread=r[3], severity=r[4], message=r[5],
+                    server_host=r[6], logfile=r[7], parser=r[8],
+                    attrs=orjson.loads(r[9]) if r[9] else {},
+                )
+                for r in rows
+            ]
+            if query.newest_first:
+                events.reverse()
+            session_ids = sorted({e.session for e in events if e.session})
+            sessions: dict[str, dict[str, Any]] = {}
+            if session_ids:
+                for sid, fields in cur.execute(
+                    "SELECT session, fields FROM sessions WHERE account_id = ? "
+                    "AND list_contains(?, session)",
+                    [query.account_id, session_ids],
+                ).fetchall():
+                    sessions[sid] = orjson.loads(fields)
+        return events, sessions
+
+    # -- accounts and tokens (writes go through the writer thread) ----------------------------
+
+    def create_account(self, name: str, now_ns: int) -> AccountRecord:
+        def insert() -> AccountRecord:
+            conn = self.conn
+            if conn.execute("SELECT 1 FROM accounts WHERE name = ?", [name]).fetchone():
+                raise BadParam(f"account {name!r} already exists; pick another name")
+            row = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM accounts").fetchone()
+            new_id = int(row[0]) if row else 1
+            conn.execute("INSERT INTO accounts VALUES (?, ?, ?)", [new_id, name, now_ns])
+            return AccountRecord(new_id, name, now_ns)
+
+        return self.writer.call(insert)
+
+    def list_accounts(self) -> list[AccountRecord]:
+        with self.conn.cursor() as cur:
+            return [
+                AccountRecord(int(i), str(n), int(c))
+                for i, n, c in cur.execute(
+                    "SELECT id, name, created_ns FROM accounts ORDER BY id"
+                ).fetchall()
+            ]
+
+    def insert_token(self, token: TokenRecord) -> None:
+        def insert() -> None:
+            self.conn.execute(
+                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [token.id, token.account_id, token.kind, token.label, token.hash,
+                 token.created_ns, token.last_used_ns, token.revoked_ns],
+            )
+
+        self.writer.call(insert)
+
+    def list_tokens(self) -> list[TokenRecord]:
+        with self.conn.cursor() as cur:
+            return [
+                TokenRecord(*row)
+                for row in cur.execute(
+                    "SELECT t.id, t.account_id, a.name, t.kind, t.label, t.hash, t.created_ns, "
+                    "t.last_used_ns, t.revoked_ns FROM tokens t JOIN accounts a "
+                    "ON a.id = t.account_id ORDER BY t.created_ns, t.id"
+                ).fetchall()
+            ]
+
+    def revoke_token(self, token_id: str, now_ns: int) -> TokenRecord | None:
+        def revoke() -> None:
+            self.conn.execute(
+                "UPDATE tokens SET revoked_ns = ? WHERE id = ? AND revoked_ns IS NULL",
+                [now_ns, token_id],
+            )
+
+        self.writer.call(revoke)
+        return next((t for t in self.list_tokens() if t.id == token_id), None)
+
+    def touch_tokens(self, last_used: Mapping[str, int]) -> None:
+        if not last_used:
+            return
+        items = list(last_used.items())
+
+        def touch() -> None:
+            self.conn.executemany(
+                "UPDATE tokens SET last_used_ns = greatest(coalesce(last_used_ns, 0), ?) "
+                "WHERE id = ?",
+                [[ts, tid] for tid, ts in items],
+            )
+
+        self.writer.call(touch)
+
+    # -- housekeeping ------------------------------------------------------------------------
+
+    def expire(self, events_before_ns: int | None, nonces_before_ns: int) -> int:
+        def run() -> int:
+            conn = self.conn
+            deleted = 0
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                if events_before_ns is not None:
+                    row = conn.execute(
+                        "DELETE FROM events WHERE ts < ?", [events_before_ns]
+                    ).fetchone()
+                    deleted = int(row[0]) if row else 0
+                conn.execute("DELETE FROM nonces WHERE seen_ns < ?", [nonces_before_ns])
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._nonces = {k: v for k, v in self._nonces.items() if v >= nonces_before_ns}
+            return deleted
+
+        return self.writer.call(run)
+
+
+def _sessions_table(sessions: Any, now_ns: int) -> pa.Table:
+    sessions = list(sessions)
+    return pa.table(
+        {
+            "account_id": pa.array([s.account_id for s in sessions], pa.int32()),
+            "session": pa.array([s.session_id for s in sessions], pa.string()),
+            "fields": pa.array(
+                [orjson.dumps(dict(s.fields)).decode() for s in sessions], pa.string()
+            ),
+            "created_ns": pa.array([now_ns] * len(sessions), pa.int64()),
+        }
+    )
+
+
+def _run_with_timeout(
+    cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any], timeout: float
+) -> list[Any]:
+    timer = threading.Timer(timeout, cur.interrupt)
+    timer.start()
+    try:
+        return cur.execute(sql, params).fetchall()
+    except duckdb.InterruptException:
+        raise QueryTimeout(
+            f"the query ran past the {timeout:g} s limit and was cancelled; "
+            "narrow the time range or the filter"
+        ) from None
+    finally:
+        timer.cancel()
+
+
+__all__ = ["DuckDBStore", "SessionRecord", "StoreLocked"]

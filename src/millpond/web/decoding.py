@@ -1,0 +1,149 @@
+"""Request bodies: read with a size cap, decompress by Content-Encoding with a cap (zip bombs)."""
+
+from __future__ import annotations
+
+import bz2
+import zlib
+
+import lz4.frame
+import zstandard
+
+from millpond.errors import BadParam, RequestTooLarge, UnsupportedEncoding
+from millpond.web.asgi import Receive
+
+ENCODINGS = ("gzip", "deflate", "zstd", "zstandard", "bz2", "lz4", "identity", "none")
+
+
+def too_large(limit: int, what: str = "the request body") -> RequestTooLarge:
+    return RequestTooLarge(
+        f"{what} is over the limit of {limit} bytes (after decompression); send smaller "
+        "requests, or raise MILLPOND_MAX_BODY_BYTES on the server"
+    )
+
+
+def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                raise BadParam(f"Content-Length {value.decode('latin-1')!r} is not a number") from None
+    return None
+
+
+async def read_body(receive: Receive, limit: int, declared: int | None) -> bytes:
+    """The whole body, refusing anything over `limit` bytes before buffering it."""
+    if declared is not None and declared > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise BadParam("the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo `Content-Encoding`; the output may not exceed `limit` bytes."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity", "none"):
+        return body
+    try:
+        if encoding == "gzip":
+            return _zlib(body, 31, limit)
+        if encoding == "deflate":
+            # zlib-wrapped (RFC 1950) is what every client sends; raw deflate as a fallback.
+            try:
+                return _zlib(body, 15, limit)
+            except zlib.error:
+                return _zlib(body, -15, limit)
+        if encoding in ("zstd", "zstandard"):
+            return _zstd(body, limit)
+        if encoding == "bz2":
+            return _bz2(body, limit)
+        if encoding == "lz4":
+            return _lz4(body, limit)
+    except (zlib.error, OSError, EOFError, ValueError, RuntimeError, zstandard.ZstdError) as exc:
+        raise BadParam(
+            f"the body is not valid {encoding} data ({exc}); compress it with {encoding} or "
+            "drop the Content-Encoding header"
+        ) from None
+    raise UnsupportedEncoding(
+        f"Content-Encoding {encoding!r} is not supported; use one of {', '.join(ENCODINGS)}"
+    )
+
+
+def _zlib(body: bytes, wbits: int, limit: int) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        d = zlib.decompressobj(wbits)
+        chunk = d.decompress(data, limit + 1 - size)
+        size += len(chunk)
+        out.append(chunk)
+        if size > limit or d.unconsumed_tail:
+            raise too_large(limit)
+        if not d.eof:
+            raise zlib.error("the compressed stream is truncated")
+        # gzip allows several members one after another
+        data = d.unused_data if wbits == 31 else b""
+    return b"".join(out)
+
+
+def _zstd(body: bytes, limit: int) -> bytes:
+    reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
+    out: list[bytes] = []
+    size = 0
+    while True:
+        chunk = reader.read(min(1 << 20, limit + 1 - size))
+        if not chunk:
+            break
+        size += len(chunk)
+        out.append(chunk)
+        if size > limit:
+            raise too_large(limit)
+    return b"".join(out)
+
+
+def _bz2(body: bytes, limit: int) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        d = bz2.BZ2Decompressor()
+        chunk = d.decompress(data, max_length=limit + 1 - size)
+        size += len(chunk)
+        out.append(chunk)
+        if size > limit or (not d.needs_input and not d.eof):
+            raise too_large(limit)
+        if not d.eof:
+            raise EOFError("the compressed stream is truncated")
+        data = d.unused_data
+    return b"".join(out)
+
+
+def _lz4(body: bytes, limit: int) -> bytes:
+    out: list[bytes] = []
+    size = 0
+    data = body
+    while data:
+        d = lz4.frame.LZ4FrameDecompressor()
+        chunk = d.decompress(data, max_length=limit + 1 - size)
+        size += len(chunk)
+        out.append(chunk)
+        if size > limit or (not d.needs_input and not d.eof):
+            raise too_large(limit)
+        if not d.eof:
+            raise EOFError("the compressed stream is truncated")
+        data = d.unused_data
+    return b"".join(out)

@@ -1,0 +1,101 @@
+"""`POST /api/uploadLogs`: raw text in, one event per line, acknowledged once committed.
+
+A raw ASGI endpoint: it is the hottest path of the server, and Starlette's Request object
+costs more than the rest of the request put together for small uploads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import parse_qsl
+
+import numpy as np
+import pyarrow as pa
+
+from millpond.accounts import Permission
+from millpond.errors import MethodNotAllowed, MillpondError
+from millpond.ingest import session_id_for, split_lines, upload_params
+from millpond.store.base import EVENT_SCHEMA, EventBatch, SessionRecord
+from millpond.web.asgi import Receive, Scope, Send
+from millpond.web.auth import bearer_token
+from millpond.web.context import Context
+from millpond.web.decoding import content_length, decompress, read_body
+from millpond.web.responses import SUCCESS_BODY, send_error, send_json, wants_always200
+
+log = logging.getLogger("millpond.web")
+
+SEVERITY_INFO = 3
+_DUPLICATE_BODY = (
+    b'{"status":"success","message":"ignoring request, due to duplicate nonce: '
+    b'a request with this Nonce was already stored"}'
+)
+_EMPTY_BODY = b'{"status":"success","message":"the body held no log lines; nothing was stored"}'
+
+
+class UploadLogs:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        try:
+            await self._handle(scope, receive, send, headers)
+        except MillpondError as error:
+            await send_error(send, error, wants_always200(headers))
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        ctx = self.ctx
+        settings = ctx.settings
+        if scope["method"] != "POST":
+            raise MethodNotAllowed(
+                f"{scope['method']} is not allowed here; send the log lines with POST"
+            )
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        token = next((v for k, v in query if k == "token"), None) or bearer_token(headers)
+        principal = ctx.registry.authenticate(token, Permission.WRITE_LOGS)
+        ctx.rate_limiter.check(principal.account_id)
+
+        limit = settings.max_body_bytes
+        raw = await read_body(receive, limit, content_length(headers))
+        text_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        encoding = next((v for k, v in text_headers if k == "content-encoding"), "")
+        body = decompress(raw, encoding, limit)
+        ctx.quota.check(principal.account_id, len(body))
+        lines = split_lines(body, max_line_bytes=settings.max_line_bytes)
+        if not lines:
+            await send_json(send, 200, _EMPTY_BODY)
+            return
+
+        params = upload_params(query, text_headers)
+        client = scope.get("client")
+        session_fields = params.session_fields(client[0] if client else None)
+        session_id = session_id_for(principal.account_id, session_fields)
+        n = len(lines)
+        start = ctx.stamper.reserve(n)
+        table = pa.Table.from_arrays(
+            [
+                pa.repeat(pa.scalar(principal.account_id, pa.int32()), n),
+                pa.array(np.arange(start, start + n, dtype=np.int64)),
+                pa.repeat(pa.scalar(session_id, pa.string()), n),
+                pa.nulls(n, pa.string()),
+                pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
+                pa.array(lines, pa.string()),
+                pa.repeat(pa.scalar(params.server_host, pa.string()), n),
+                pa.repeat(pa.scalar(params.logfile, pa.string()), n),
+                pa.repeat(pa.scalar(params.parser, pa.string()), n),
+                pa.nulls(n, pa.string()),
+            ],
+            schema=EVENT_SCHEMA,
+        )
+        batch = EventBatch(
+            account_id=principal.account_id,
+            table=table,
+            sessions=(SessionRecord(principal.account_id, session_id, session_fields),),
+            bytes_charged=len(body),
+            nonce=params.nonce,
+        )
+        result = await asyncio.wrap_future(ctx.store.submit(batch))
+        await send_json(send, 200, _DUPLICATE_BODY if result.duplicate else SUCCESS_BODY)
