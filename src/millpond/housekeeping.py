@@ -26,7 +26,9 @@ def run_once(ctx: Context) -> int:
     )
     deleted = ctx.store.expire(events_before, now - settings.nonce_window_seconds * NS)
     if deleted:
-        log.info("retention: deleted %d events older than %d days", deleted, settings.retention_days)
+        log.info(
+            "retention: deleted %d events older than %d days", deleted, settings.retention_days
+        )
     ctx.registry.flush_last_used()
     return deleted
 

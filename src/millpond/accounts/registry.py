@@ -135,7 +135,7 @@ class Registry:
         return record
 
     def bootstrap(self) -> list[NewToken]:
-        """On a new data directory: the account `default` with a write-logs and a read-logs token."""
+        """On a new data directory: account `default`, with a write-logs and a read-logs token."""
         self.create_account(DEFAULT_ACCOUNT)
         return [
             self.create_token("write-logs", DEFAULT_ACCOUNT, "created on first start"),

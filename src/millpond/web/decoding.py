@@ -27,7 +27,8 @@ def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
             try:
                 return int(value)
             except ValueError:
-                raise BadParam(f"Content-Length {value.decode('latin-1')!r} is not a number") from None
+                shown = value.decode("latin-1")
+                raise BadParam(f"Content-Length {shown!r} is not a number") from None
     return None
 
 

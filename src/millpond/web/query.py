@@ -54,7 +54,9 @@ def _int_param(params: dict[str, Any], name: str, default: int, low: int, high: 
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise BadParam(f"{name} must be a whole number from {low} to {high}, not {value!r}") from None
+        raise BadParam(
+            f"{name} must be a whole number from {low} to {high}, not {value!r}"
+        ) from None
     if not low <= number <= high:
         raise BadParam(f"{name} must be from {low} to {high}, not {number}")
     return number
@@ -72,7 +74,8 @@ async def query(request: Request) -> Response:
     terms = parse_text_filter(filter_text)
     span = time_range(params.get("startTime"), params.get("endTime"), now_ns=ctx.clock.now_ns())
     max_count = _int_param(params, "maxCount", DEFAULT_COUNT, 1, MAX_COUNT)
-    page_mode = params.get("pageMode") or ("head" if params.get("startTime") is not None else "tail")
+    default_mode = "head" if params.get("startTime") is not None else "tail"
+    page_mode = params.get("pageMode") or default_mode
     if page_mode not in ("head", "tail"):
         raise BadParam(f"pageMode must be 'head' or 'tail', not {page_mode!r}")
     columns = _columns(params.get("columns"))
