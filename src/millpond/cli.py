@@ -43,7 +43,7 @@ def _setting_option(setting: Setting) -> Callable[[Callable[..., Any]], Callable
         default=None,
         envvar=setting.env,
         show_envvar=True,
-        help=f"{setting.help} [default: {setting.default}]",
+        help=f"{setting.help} [default: {setting.default if setting.default != '' else 'none'}]",
     )
 
 
