@@ -25,13 +25,14 @@ def split_lines(body: bytes, *, max_line_bytes: int) -> list[str]:
     text = body.decode("utf-8", "replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = list(filter(None, text.split("\n")))
+    lines = text.split("\n")
     if len(body) > max_line_bytes:
         _check_line_lengths(lines, max_line_bytes)
-    return lines
+    return list(filter(None, lines))
 
 
 def _check_line_lengths(lines: list[str], max_line_bytes: int) -> None:
+    # Empty lines still count, so the number is the line's number in the sender's file.
     # A line longer than the cap in bytes is at least cap/4 characters long.
     for number, line in enumerate(lines, 1):
         if len(line) * 4 > max_line_bytes and len(line.encode()) > max_line_bytes:
