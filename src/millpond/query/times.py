@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from millpond.errors import BadParam
 
@@ -20,20 +22,26 @@ _UNITS = {
 }
 _RELATIVE = re.compile(r"^-?\s*(\d+(?:\.\d+)?)\s*([a-z]+)(?:\s+ago)?$")
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def parse_time(value: str | int | float, *, now_ns: int, name: str = "time") -> int:
     """Nanoseconds since the epoch for a time parameter."""
     if isinstance(value, bool):
         raise BadParam(f"{name} must be a time, not {value!r}")
-    if isinstance(value, int | float):
-        return _from_epoch(float(value) if isinstance(value, float) else value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadParam(f"{name} must be a time, not {value!r}")
+        # Via the shortest decimal form: 1700000000.25 s is ...250000000 ns, not ...249999872.
+        return _from_epoch(Decimal(repr(value)))
+    if isinstance(value, int):
+        return _from_epoch(Decimal(value))
     text = value.strip()
     lowered = text.lower()
     if lowered == "now":
         return now_ns
     if _NUMBER.match(text):
-        return _from_epoch(float(text) if "." in text else int(text))
+        return _from_epoch(Decimal(text))
     m = _RELATIVE.match(lowered)
     if m and m.group(2) in _UNITS:
         return now_ns - int(float(m.group(1)) * _UNITS[m.group(2)] * NS)
@@ -47,10 +55,11 @@ def parse_time(value: str | int | float, *, now_ns: int, name: str = "time") -> 
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
-    return int(parsed.timestamp()) * NS + parsed.microsecond * 1000
+    # Exact integer arithmetic: int(timestamp()) would round times before 1970 the wrong way.
+    return (parsed - _EPOCH) // dt.timedelta(microseconds=1) * 1000
 
 
-def _from_epoch(number: int | float) -> int:
+def _from_epoch(number: Decimal) -> int:
     magnitude = abs(number)
     if magnitude < _SECONDS_LIMIT:
         return int(number * NS)
