@@ -101,18 +101,29 @@ def _zlib(body: bytes, wbits: int, limit: int) -> bytes:
     return b"".join(out)
 
 
+# zstd's stream reader ends quietly at a truncated frame, and its decompressobj has no output
+# cap: feed the decompressobj small slices (a slice this size inflates to at most ~4 MiB).
+_ZSTD_STEP = 128
+
+
 def _zstd(body: bytes, limit: int) -> bytes:
-    reader = zstandard.ZstdDecompressor().stream_reader(body, read_across_frames=True)
     out: list[bytes] = []
     size = 0
-    while True:
-        chunk = reader.read(min(1 << 20, limit + 1 - size))
-        if not chunk:
-            break
-        size += len(chunk)
-        out.append(chunk)
-        if size > limit:
-            raise too_large(limit)
+    data = body
+    while data:
+        d = zstandard.ZstdDecompressor().decompressobj()
+        pos = 0
+        while not d.eof:
+            if pos >= len(data):
+                raise EOFError("the compressed stream is truncated")
+            chunk = d.decompress(data[pos:pos + _ZSTD_STEP])
+            pos += _ZSTD_STEP
+            size += len(chunk)
+            if size > limit:
+                raise too_large(limit)
+            out.append(chunk)
+        # several frames may follow one another
+        data = d.unused_data + data[pos:]
     return b"".join(out)
 
 
