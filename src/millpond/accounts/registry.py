@@ -91,7 +91,7 @@ class Registry:
     # -- management --------------------------------------------------------------------------
 
     def create_account(self, name: str) -> AccountRecord:
-        if not _ACCOUNT_NAME.match(name):
+        if not _ACCOUNT_NAME.fullmatch(name):
             raise BadParam(
                 f"account name {name!r} is not allowed; use 1-63 letters, digits, '.', '_' "
                 "or '-', starting with a letter or digit"
