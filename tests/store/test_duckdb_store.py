@@ -1,0 +1,452 @@
+"""The DuckDB store: group commit, nonces, usage, retention and reads, on a real file."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from millpond.clock import FixedClock
+from millpond.errors import QueryTimeout, Unavailable
+from millpond.store import (
+    EVENT_SCHEMA,
+    DuckDBStore,
+    EventBatch,
+    EventQuery,
+    SessionRecord,
+    StoredEvent,
+    WriteResult,
+)
+
+S = 1_000_000_000
+NOW = 1_772_366_400 * S  # 2026-03-01T12:00:00Z
+DAY = NOW // (86_400 * S)
+
+
+def batch(
+    account_id: int,
+    ts: Sequence[int],
+    messages: Sequence[str] | None = None,
+    *,
+    session: str = "sess-1",
+    session_fields: dict[str, str] | None = None,
+    nonce: str | None = None,
+    nbytes: int | None = None,
+) -> EventBatch:
+    messages = list(messages) if messages is not None else [f"line {t}" for t in ts]
+    n = len(ts)
+    table = pa.table(
+        {
+            "account_id": pa.array([account_id] * n, pa.int32()),
+            "ts": pa.array(list(ts), pa.int64()),
+            "session": pa.array([session] * n, pa.string()),
+            "thread": pa.nulls(n, pa.string()),
+            "severity": pa.array([3] * n, pa.int8()),
+            "message": pa.array(messages, pa.string()),
+            "server_host": pa.array([(session_fields or {}).get("serverHost")] * n, pa.string()),
+            "logfile": pa.array(["app.log"] * n, pa.string()),
+            "parser": pa.array(["uploadLogs"] * n, pa.string()),
+            "attrs": pa.nulls(n, pa.string()),
+        },
+        schema=EVENT_SCHEMA,
+    )
+    fields = session_fields if session_fields is not None else {"serverHost": "web-1"}
+    return EventBatch(
+        account_id=account_id,
+        table=table,
+        sessions=(SessionRecord(account_id, session, fields),),
+        bytes_charged=sum(len(m.encode()) + 1 for m in messages) if nbytes is None else nbytes,
+        nonce=nonce,
+    )
+
+
+def store_at(path: Path, clock: FixedClock | None = None) -> DuckDBStore:
+    store = DuckDBStore(path, clock=clock or FixedClock(NOW))
+    store.open()
+    return store
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "millpond.duckdb"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def store(db: Path, clock: FixedClock) -> Iterator[DuckDBStore]:
+    store = store_at(db, clock)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def write(store: DuckDBStore, b: EventBatch) -> WriteResult:
+    return store.submit(b).result(timeout=30)
+
+
+def events(
+    store: DuckDBStore,
+    account_id: int = 1,
+    *,
+    start: int = 0,
+    end: int = 2**62,
+    limit: int = 5000,
+    newest_first: bool = False,
+    contains: Sequence[str] = (),
+) -> list[StoredEvent]:
+    query = EventQuery(account_id, start, end, limit, newest_first, contains)
+    return store.query_events(query, 30)[0]
+
+
+class Gate:
+    """Holds the writer thread busy, so that what is submitted meanwhile queues up."""
+
+    def __init__(self, store: DuckDBStore) -> None:
+        self._busy = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=store.writer.call, args=(self._hold,))
+
+    def _hold(self) -> None:
+        self._busy.set()
+        self._release.wait(30)
+
+    def __enter__(self) -> Gate:
+        self._thread.start()
+        assert self._busy.wait(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._thread.join(30)
+
+
+# -- group commit -------------------------------------------------------------------------------
+
+
+def test_a_new_file_is_created_and_reopened(db: Path) -> None:
+    first = store_at(db)
+    assert first.created
+    first.close()
+    second = store_at(db)
+    assert not second.created
+    second.close()
+
+
+def test_batches_from_many_threads_are_all_committed_with_increasing_seq(
+    store: DuckDBStore,
+) -> None:
+    threads, per_thread, rows = 16, 6, 10
+
+    def sender(t: int) -> list[list[int]]:
+        seqs_by_batch = []
+        for i in range(per_thread):
+            ts = [NOW + (t * 1000 + i * 100 + r) for r in range(rows)]
+            msgs = [f"t{t} b{i} r{r}" for r in range(rows)]
+            assert write(store, batch(1, ts, msgs)) == WriteResult(stored=rows)
+            # read back by message: seq of each row of this batch
+            found = {e.message: e.seq for e in events(store, contains=[f"t{t} b{i} r"])}
+            seqs_by_batch.append([found[m] for m in msgs])
+        return seqs_by_batch
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(sender, range(threads)))
+
+    stored = events(store)
+    assert len(stored) == threads * per_thread * rows
+    assert sorted(e.seq for e in stored) == list(range(len(stored)))
+    for per_batch in results:
+        for seqs in per_batch:  # the rows of a batch stay together, in order
+            assert seqs == list(range(seqs[0], seqs[0] + rows))
+        firsts = [seqs[0] for seqs in per_batch]  # a later batch of a sender commits later
+        assert firsts == sorted(firsts)
+
+
+def test_seq_continues_after_a_reopen(db: Path) -> None:
+    store = store_at(db)
+    write(store, batch(1, [NOW, NOW + 1]))
+    store.close()
+    store = store_at(db)
+    try:
+        write(store, batch(1, [NOW + 2]))
+        assert [e.seq for e in events(store)] == [0, 1, 2]
+    finally:
+        store.close()
+
+
+def test_batches_queued_while_the_writer_is_busy_share_one_commit(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW]))
+    commits = store.writer.commits
+    with Gate(store):
+        futures = [store.submit(batch(1, [NOW + 1 + i])) for i in range(25)]
+    assert [f.result(30).stored for f in futures] == [1] * 25
+    assert store.writer.commits == commits + 1
+    assert len(events(store)) == 26
+
+
+def test_commit_max_rows_splits_a_queue_into_several_commits(db: Path) -> None:
+    store = DuckDBStore(db, clock=FixedClock(NOW), commit_max_rows=10)
+    store.open()
+    try:
+        commits = store.writer.commits
+        with Gate(store):
+            futures = [store.submit(batch(1, range(NOW + i, NOW + i + 5))) for i in range(6)]
+        assert all(f.result(30).stored == 5 for f in futures)
+        assert store.writer.commits == commits + 3
+        assert len(events(store)) == 30
+    finally:
+        store.close()
+
+
+def test_a_failed_commit_fails_every_batch_in_it_and_stores_nothing(store: DuckDBStore) -> None:
+    broken = EventBatch(1, pa.table({"ts": [1]}), (), 10)
+    with Gate(store):
+        good = store.submit(batch(1, [NOW], nonce="n-1"))
+        bad = store.submit(broken)
+    for future in (good, bad):
+        with pytest.raises(Unavailable, match="nothing was stored, retry"):
+            future.result(30)
+    assert events(store) == []
+    assert store.bytes_ingested(1, DAY) == 0
+    # The nonce was not remembered, so the client's retry is stored.
+    assert write(store, batch(1, [NOW], nonce="n-1")) == WriteResult(stored=1)
+    assert len(events(store)) == 1
+
+
+# -- nonces -------------------------------------------------------------------------------------
+
+
+def test_a_nonce_seen_before_stores_nothing(store: DuckDBStore) -> None:
+    assert write(store, batch(1, [NOW], ["first"], nonce="abc")) == WriteResult(stored=1)
+    assert write(store, batch(1, [NOW + 1], ["retry"], nonce="abc")) == WriteResult(
+        stored=0, duplicate=True
+    )
+    assert [e.message for e in events(store)] == ["first"]
+
+
+def test_a_repeated_nonce_inside_one_group_is_stored_once(store: DuckDBStore) -> None:
+    with Gate(store):
+        futures = [
+            store.submit(batch(1, [NOW], ["one"], nonce="same")),
+            store.submit(batch(1, [NOW + 1], ["two"], nonce="same")),
+            store.submit(batch(2, [NOW + 2], ["other account"], nonce="same")),
+            store.submit(batch(1, [NOW + 3], ["no nonce"])),
+            store.submit(batch(1, [NOW + 4], ["no nonce again"])),
+        ]
+    assert [f.result(30) for f in futures] == [
+        WriteResult(1),
+        WriteResult(0, duplicate=True),
+        WriteResult(1),
+        WriteResult(1),
+        WriteResult(1),
+    ]
+    assert [e.message for e in events(store, 1)] == ["one", "no nonce", "no nonce again"]
+    assert [e.message for e in events(store, 2)] == ["other account"]
+
+
+def test_nonces_are_kept_per_account(store: DuckDBStore) -> None:
+    assert write(store, batch(1, [NOW], nonce="abc")).stored == 1
+    assert write(store, batch(2, [NOW], nonce="abc")).stored == 1
+    assert write(store, batch(2, [NOW], nonce="abc")).duplicate
+
+
+def test_a_nonce_is_remembered_across_a_restart(db: Path) -> None:
+    store = store_at(db)
+    write(store, batch(1, [NOW], ["first"], nonce="abc"))
+    store.close()
+    store = store_at(db)
+    try:
+        assert write(store, batch(1, [NOW + 1], ["retry"], nonce="abc")).duplicate
+        assert [e.message for e in events(store)] == ["first"]
+    finally:
+        store.close()
+
+
+# -- usage --------------------------------------------------------------------------------------
+
+
+def test_usage_counts_the_bytes_of_stored_batches_per_account_and_day(
+    db: Path, store: DuckDBStore, clock: FixedClock
+) -> None:
+    assert store.bytes_ingested(1, DAY) == 0
+    write(store, batch(1, [NOW], nbytes=100))
+    write(store, batch(1, [NOW], nbytes=50, nonce="n"))
+    write(store, batch(1, [NOW], nbytes=50, nonce="n"))  # duplicate: not charged
+    write(store, batch(2, [NOW], nbytes=7))
+    assert store.bytes_ingested(1, DAY) == 150
+    assert store.bytes_ingested(2, DAY) == 7
+    assert store.bytes_ingested(1, DAY - 1) == 0
+
+    clock.advance(86_400)  # a new UTC day starts from zero
+    write(store, batch(1, [clock.now], nbytes=5))
+    assert store.bytes_ingested(1, DAY + 1) == 5
+    assert store.bytes_ingested(1, DAY) == 150
+
+    store.close()
+    again = store_at(db, clock)
+    try:
+        assert again.bytes_ingested(1, DAY + 1) == 5
+        assert again.bytes_ingested(1, DAY) == 150
+        assert again.bytes_ingested(2, DAY) == 7
+    finally:
+        again.close()
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+
+def test_expire_deletes_old_events_only(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW - 3 * S, NOW - 2 * S, NOW - S, NOW], ["a", "b", "c", "d"]))
+    write(store, batch(2, [NOW - 3 * S], ["other account, also old"]))
+    assert store.expire(NOW - S, 0) == 3
+    assert [e.message for e in events(store, 1)] == ["c", "d"]
+    assert events(store, 2) == []
+    assert store.expire(None, 0) == 0
+    assert len(events(store, 1)) == 2
+
+
+def test_expire_forgets_old_nonces(db: Path, store: DuckDBStore, clock: FixedClock) -> None:
+    write(store, batch(1, [NOW], nonce="old"))
+    clock.advance(300)
+    write(store, batch(1, [clock.now], nonce="recent"))
+    clock.advance(400)
+    assert store.expire(None, clock.now - 600 * S) == 0
+    assert write(store, batch(1, [clock.now], ["old again"], nonce="old")).stored == 1
+    assert write(store, batch(1, [clock.now], nonce="recent")).duplicate
+
+    # and they stay forgotten after a restart
+    store.close()
+    again = store_at(db, clock)
+    try:
+        again.expire(None, clock.now + 1)
+        assert write(again, batch(1, [clock.now], nonce="recent")).stored == 1
+    finally:
+        again.close()
+
+
+# -- reads --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ten(store: DuckDBStore) -> DuckDBStore:
+    write(store, batch(1, [NOW + i for i in range(10)], [f"event {i}" for i in range(10)]))
+    write(store, batch(2, [NOW + i for i in range(10)], [f"secret {i}" for i in range(10)]))
+    return store
+
+
+def messages(found: list[StoredEvent]) -> list[str]:
+    return [e.message or "" for e in found]
+
+
+def test_head_gives_the_oldest_in_ascending_order(ten: DuckDBStore) -> None:
+    assert messages(events(ten, limit=3)) == ["event 0", "event 1", "event 2"]
+
+
+def test_tail_gives_the_newest_in_ascending_order(ten: DuckDBStore) -> None:
+    assert messages(events(ten, limit=3, newest_first=True)) == ["event 7", "event 8", "event 9"]
+
+
+def test_the_range_includes_its_start_and_excludes_its_end(ten: DuckDBStore) -> None:
+    found = events(ten, start=NOW + 2, end=NOW + 5)
+    assert messages(found) == ["event 2", "event 3", "event 4"]
+    assert events(ten, start=NOW + 5, end=NOW + 5) == []
+
+
+def test_an_account_sees_only_its_own_events(ten: DuckDBStore) -> None:
+    assert all(m.startswith("event") for m in messages(events(ten, 1)))
+    assert all(m.startswith("secret") for m in messages(events(ten, 2)))
+    assert events(ten, 3) == []
+    assert events(ten, 1, contains=["secret"]) == []
+
+
+def test_message_words_are_all_required_and_case_insensitive(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW, NOW + 1, NOW + 2], ["Disk FULL on /var", "disk ok", "full moon"]))
+    assert messages(events(store, contains=["disk", "full"])) == ["Disk FULL on /var"]
+    assert messages(events(store, contains=["DISK"])) == ["Disk FULL on /var", "disk ok"]
+    assert messages(events(store, contains=["ÜBER"])) == []
+    # A LIKE wildcard in a word is just a character.
+    assert messages(events(store, contains=["%"])) == []
+    assert messages(events(store, contains=["_"])) == []
+
+
+def test_events_with_the_same_timestamp_keep_arrival_order(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW] * 3, ["first", "second", "third"]))
+    write(store, batch(1, [NOW], ["fourth"]))
+    assert messages(events(store)) == ["first", "second", "third", "fourth"]
+    assert messages(events(store, limit=2, newest_first=True)) == ["third", "fourth"]
+    assert messages(events(store, limit=2)) == ["first", "second"]
+
+
+def test_the_sessions_of_the_matches_come_with_them(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW], ["a"], session="s-a", session_fields={"serverHost": "web-1"}))
+    write(store, batch(1, [NOW + 1], ["b"], session="s-b", session_fields={"region": "eu"}))
+    write(store, batch(2, [NOW], ["x"], session="s-a", session_fields={"serverHost": "other"}))
+    query = EventQuery(1, 0, 2**62, 100, False, ())
+    found, sessions = store.query_events(query, 30)
+    assert [(e.message, e.session) for e in found] == [("a", "s-a"), ("b", "s-b")]
+    assert sessions == {"s-a": {"serverHost": "web-1"}, "s-b": {"region": "eu"}}
+    _, only_b = store.query_events(EventQuery(1, 0, 2**62, 100, False, ("b",)), 30)
+    assert only_b == {"s-b": {"region": "eu"}}
+
+
+def test_a_session_keeps_the_fields_it_was_first_stored_with(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW], session="s", session_fields={"serverHost": "first"}))
+    write(store, batch(1, [NOW + 1], session="s", session_fields={"serverHost": "second"}))
+    _, sessions = store.query_events(EventQuery(1, 0, 2**62, 100, False, ()), 30)
+    assert sessions == {"s": {"serverHost": "first"}}
+
+
+def test_stored_columns_come_back(store: DuckDBStore) -> None:
+    write(store, batch(1, [NOW], ["hello"], session="s", session_fields={"serverHost": "h"}))
+    (event,) = events(store)
+    assert (event.ts, event.session, event.severity, event.message) == (NOW, "s", 3, "hello")
+    assert (event.server_host, event.logfile, event.parser) == ("h", "app.log", "uploadLogs")
+    assert event.thread is None and dict(event.attrs) == {}
+
+
+def test_a_query_past_its_timeout_is_cancelled(store: DuckDBStore) -> None:
+    n = 2_000_000
+    big = pa.table(
+        {
+            "account_id": pa.repeat(pa.scalar(1, pa.int32()), n),
+            "ts": pa.array(np.arange(NOW, NOW + n, dtype=np.int64)),
+            "session": pa.repeat(pa.scalar("s", pa.string()), n),
+            "thread": pa.nulls(n, pa.string()),
+            "severity": pa.repeat(pa.scalar(3, pa.int8()), n),
+            "message": pc.binary_join_element_wise(
+                "GET /index.html?page=", pc.cast(pa.array(np.arange(n)), pa.string()), ""
+            ),
+            "server_host": pa.nulls(n, pa.string()),
+            "logfile": pa.nulls(n, pa.string()),
+            "parser": pa.nulls(n, pa.string()),
+            "attrs": pa.nulls(n, pa.string()),
+        },
+        schema=EVENT_SCHEMA,
+    )
+    write(store, EventBatch(1, big, (SessionRecord(1, "s", {}),), 0))
+    query = EventQuery(1, NOW, NOW + n, 10, True, ("no such text",))
+
+    # The timer may fire before DuckDB starts on a loaded machine; one of these must land.
+    timed_out = None
+    for timeout in (0.02, 0.005, 0.001):
+        try:
+            store.query_events(query, timeout)
+        except QueryTimeout as error:
+            timed_out = error
+            break
+    assert timed_out is not None, "no query was cancelled"
+    assert timed_out.http_status == 503
+    assert "narrow the time range" in timed_out.message
+    # The store still answers afterwards.
+    assert store.query_events(query, 30)[0] == []
+    assert len(events(store, limit=3)) == 3
