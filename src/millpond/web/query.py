@@ -51,7 +51,11 @@ def _int_param(params: dict[str, Any], name: str, default: int, low: int, high: 
     value = params.get(name)
     if value is None:
         return default
+    # int() would quietly turn 2.5 into 2 and true into 1.
+    fraction = isinstance(value, float) and not value.is_integer()
     try:
+        if isinstance(value, bool) or fraction:
+            raise ValueError(value)
         number = int(value)
     except (TypeError, ValueError):
         raise BadParam(
