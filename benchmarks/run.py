@@ -1,0 +1,534 @@
+"""`make bench`: uploadLogs throughput and latency of a real `millpond serve`, next to a baseline.
+
+Each scenario runs against two servers, alternately, several times:
+
+- **millpond**: `millpond serve` on a fresh data directory, durable acks (every answered request
+  is committed to DuckDB and its WAL fsync'd).
+- **baseline**: `benchmarks/baseline_server.py`, the same app and runner with a store that
+  stores nothing, so the ratio between the two is what storing costs.
+
+The load generator is `wrk` with `upload.lua` on the same machine. After each run of the real
+server it is stopped and the rows in its database are counted: every acknowledged line must
+be there. Medians over the runs are printed as a table and the raw results written as JSON to
+benchmarks/results/.
+
+    .venv/bin/python benchmarks/run.py [--runs 3] [--duration 10] [--scenario bulk ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+LUA = HERE / "upload.lua"
+BASELINE = HERE / "baseline_server.py"
+RESULTS = HERE / "results"
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    lines_per_request: int
+    connections: int
+    nonce: bool
+    what: str
+
+
+SCENARIOS = {
+    "bulk": Scenario("bulk", 1000, 32, False, "1,000-line requests (~100 B a line)"),
+    "single": Scenario("single", 1, 64, False, "single-line requests"),
+    "single-nonce": Scenario(
+        "single-nonce", 1, 64, True, "single-line requests, a unique Nonce header each"
+    ),
+}
+
+# The issue's targets, checked against the medians of the real server.
+TARGETS = {
+    "bulk": {"lines_per_s": 400_000},
+    "single": {"requests_per_s": 4_000, "p99_ms_max": 50},
+}
+RSS_TARGET_MB = 300
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+_PATHS = ["/api/v1/items", "/api/v1/users", "/static/app.js", "/login", "/api/v2/search",
+          "/healthz", "/api/v1/orders", "/img/logo.png", "/cart", "/api/v1/events"]
+_AGENTS = ["curl/8.5.0", "Mozilla/5.0 (X11; Linux x86_64)", "python-requests/2.32",
+           "Go-http-client/1.1", "kube-probe/1.29"]
+_LEVELS = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"]
+_WORDS = ["cache", "miss", "retry", "upstream", "timeout", "connection", "pool", "user",
+          "session", "token", "refreshed", "flushed", "queue", "depth", "worker", "shard",
+          "replica", "lag", "compaction", "finished", "started", "request", "rejected"]
+_NAMES = ["alice", "bob", "chloé", "dmitrij", "eve", "françois", "grace", "ĥelena", "ivan"]
+
+
+def log_line(r: random.Random) -> str:
+    """One realistic log line: access logs, app logs, JSON logs, syslog; ~100 bytes average."""
+    kind = r.random()
+    ts = (f"2024-05-{r.randint(1, 28):02d}T{r.randint(0, 23):02d}:{r.randint(0, 59):02d}:"
+          f"{r.randint(0, 59):02d}.{r.randint(0, 999):03d}Z")
+    if kind < 0.35:
+        ip = ".".join(str(r.randint(1, 254)) for _ in range(4))
+        return (f'{ip} - - [{ts}] "GET {r.choice(_PATHS)}/{r.randint(1, 99999)} HTTP/1.1" '
+                f"{r.choice([200, 200, 200, 304, 404, 500])} {r.randint(0, 50000)} "
+                f'"{r.choice(_AGENTS)}"')
+    if kind < 0.65:
+        words = " ".join(r.choice(_WORDS) for _ in range(r.randint(2, 7)))
+        return (f"{ts} {r.choice(_LEVELS):<5} [worker-{r.randint(0, 15)}] "
+                f"{words} id={r.getrandbits(48):x} took={r.random() * 200:.1f}ms")
+    if kind < 0.85:
+        return (f'{{"ts":"{ts}","level":"{r.choice(_LEVELS).lower()}","user":'
+                f'"{r.choice(_NAMES)}","msg":"{r.choice(_WORDS)} {r.choice(_WORDS)}",'
+                f'"latency_ms":{r.randint(1, 900)}}}')
+    return (f"<{r.randint(0, 191)}>May {r.randint(1, 28)} {r.randint(0, 23):02d}:"
+            f"{r.randint(0, 59):02d}:{r.randint(0, 59):02d} host{r.randint(1, 40)} "
+            f"sshd[{r.randint(100, 65000)}]: Accepted publickey for {r.choice(_NAMES)} "
+            f"from 10.0.{r.randint(0, 255)}.{r.randint(1, 254)} port {r.randint(1024, 65535)}")
+
+
+def write_bodies(directory: Path, lines_per_body: int, count: int, seed: int) -> Path:
+    """`count` body files of `lines_per_body` lines each; returns the list file wrk reads."""
+    r = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = directory / f"body-{lines_per_body}-{i}.txt"
+        path.write_bytes(
+            "".join(log_line(r) + "\n" for _ in range(lines_per_body)).encode()
+        )
+        paths.append(str(path))
+    listing = directory / f"bodies-{lines_per_body}.list"
+    listing.write_text("\n".join(paths) + "\n")
+    return listing
+
+
+def body_stats(listing: Path) -> tuple[float, float]:
+    """Mean bytes per request and per line of the bodies in a list file."""
+    sizes, lines = [], 0
+    for name in listing.read_text().split():
+        data = Path(name).read_bytes()
+        sizes.append(len(data))
+        lines += data.count(b"\n")
+    return statistics.mean(sizes), sum(sizes) / lines
+
+
+# -- servers -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A `kB` field of /proc/PID/status, in bytes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+class Server:
+    """A millpond (or baseline) server process on a fresh data directory."""
+
+    def __init__(self, kind: str, workdir: Path, python: str) -> None:
+        self.kind = kind
+        self.data_dir = workdir / f"data-{kind}-{time.monotonic_ns()}"
+        self.port = free_port()
+        self.python = python
+        self.token = ""
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"{self.data_dir.name}.log"
+        self.rss_samples: list[tuple[float, int]] = []
+        self._sampling = threading.Event()
+        self._sampler: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/uploadLogs?token={self.token}"
+
+    def start(self) -> None:
+        env = dict(os.environ)
+        env.update(
+            MILLPOND_LOG_LEVEL="warning",
+            MILLPOND_RETENTION_DAYS="0",
+            PYTHONUNBUFFERED="1",
+        )
+        if self.kind == "baseline":
+            env["MILLPOND_RATE_LIMIT"] = "0"
+            cmd = [self.python, str(BASELINE), "--data-dir", str(self.data_dir),
+                   "--port", str(self.port)]
+        else:
+            cmd = [self.python, "-m", "millpond", "serve", "--data-dir", str(self.data_dir),
+                   "--port", str(self.port)]
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited:\n{self.log_path.read_text()}")
+            match = re.search(r"^\s*write-logs\s+(\S+)", self.log_path.read_text(), re.M)
+            if match and self._healthy():
+                self.token = match.group(1)
+                break
+            time.sleep(0.1)
+        else:
+            self.stop()
+            raise RuntimeError(f"{self.kind} server did not start:\n{self.log_path.read_text()}")
+        self._sampler = threading.Thread(target=self._sample_rss, daemon=True)
+        self._sampler.start()
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def _sample_rss(self) -> None:
+        assert self.proc is not None
+        start = time.monotonic()
+        while not self._sampling.wait(0.1):
+            with contextlib.suppress(OSError):
+                self.rss_samples.append(
+                    (round(time.monotonic() - start, 2), proc_status(self.proc.pid, "VmRSS"))
+                )
+
+    def peak_rss(self) -> int:
+        assert self.proc is not None
+        return proc_status(self.proc.pid, "VmHWM")
+
+    def stop(self) -> None:
+        self._sampling.set()
+        if self._sampler is not None:
+            self._sampler.join()
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.returncode not in (0, -signal.SIGINT):
+            raise RuntimeError(
+                f"{self.kind} server exited with {self.proc.returncode}:\n"
+                + self.log_path.read_text()[-3000:]
+            )
+
+    def count_stored(self) -> dict[str, int]:
+        """Rows in the stopped server's database."""
+        import duckdb
+
+        path = self.data_dir / "millpond.duckdb"
+        with duckdb.connect(str(path), read_only=True) as conn:
+            events = conn.execute("SELECT count(*) FROM events").fetchone()
+            nonces = conn.execute("SELECT count(*) FROM nonces").fetchone()
+        return {"events": int(events[0]) if events else 0,
+                "nonces": int(nonces[0]) if nonces else 0}
+
+
+@contextlib.contextmanager
+def running(kind: str, workdir: Path, python: str) -> Iterator[Server]:
+    server = Server(kind, workdir, python)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# -- load ----------------------------------------------------------------------------------
+
+
+def wrk(url: str, listing: Path, connections: int, seconds: float, nonce_prefix: str | None,
+        threads: int = 1) -> dict[str, Any]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+           "--timeout", "10s", "--latency", "-s", str(LUA), url, "--", str(listing)]
+    if nonce_prefix is not None:
+        cmd += ["nonce", nonce_prefix]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    for line in out.stdout.splitlines():
+        if line.startswith("MILLPOND_JSON "):
+            result: dict[str, Any] = json.loads(line.split(" ", 1)[1])
+            return result
+    raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
+
+
+def one_run(kind: str, scenario: Scenario, listing: Path, workdir: Path, python: str,
+            duration: float, warmup: float, run_id: str) -> dict[str, Any]:
+    mean_body, _ = body_stats(listing)
+    with running(kind, workdir, python) as server:
+        pid = server.proc.pid if server.proc else 0
+        acked = 0
+        warm: dict[str, Any] | None = None
+        if warmup > 0:
+            warm = wrk(server.url, listing, scenario.connections, warmup,
+                       f"{run_id}-w" if scenario.nonce else None)
+            acked += warm["ok"]
+        cpu0, (busy0, total0) = cpu_seconds(pid), machine_busy()
+        res = wrk(server.url, listing, scenario.connections, duration,
+                  f"{run_id}-m" if scenario.nonce else None)
+        cpu1, (busy1, total1) = cpu_seconds(pid), machine_busy()
+        acked += res["ok"]
+        peak = server.peak_rss()
+    seconds = res["duration_us"] / 1e6
+    lat = res["latency_us"]
+    row: dict[str, Any] = {
+        "server": kind,
+        "scenario": scenario.name,
+        "run_id": run_id,
+        "seconds": round(seconds, 3),
+        "connections": scenario.connections,
+        "requests": res["requests"],
+        "ok": res["ok"],
+        "requests_per_s": res["ok"] / seconds,
+        "lines_per_s": res["ok"] * scenario.lines_per_request / seconds,
+        "mb_per_s": res["ok"] * mean_body / seconds / 1e6,
+        "p50_ms": lat["p50"] / 1000,
+        "p90_ms": lat["p90"] / 1000,
+        "p99_ms": lat["p99"] / 1000,
+        "max_ms": lat["max"] / 1000,
+        "peak_rss_mb": peak / 1e6,
+        "server_cpu_cores": (cpu1 - cpu0) / seconds,
+        "machine_busy": (busy1 - busy0) / max(1, total1 - total0),
+        "errors": res["errors"],
+        "not_success": res["duplicate"] + res["other"],
+        "wrk": res,
+        "warmup": warm,
+        "rss_samples": server.rss_samples,
+    }
+    if kind == "millpond":
+        stored = server.count_stored()
+        lines_acked = acked * scenario.lines_per_request
+        # wrk stops at its deadline with up to one request per connection in flight; the
+        # server may have committed those without wrk reading the answer (per wrk call).
+        in_flight = 2 * scenario.connections * scenario.lines_per_request
+        row["verify"] = {
+            "lines_acked": lines_acked,
+            "rows_stored": stored["events"],
+            "nonces_stored": stored["nonces"],
+            "unanswered_rows": stored["events"] - lines_acked,
+            "ok": lines_acked <= stored["events"] <= lines_acked + in_flight,
+        }
+    return row
+
+
+# -- report --------------------------------------------------------------------------------
+
+COLUMNS = [("lines_per_s", "lines/s", "{:,.0f}"), ("mb_per_s", "MB/s", "{:.1f}"),
+           ("requests_per_s", "req/s", "{:,.0f}"), ("p50_ms", "p50 ms", "{:.1f}"),
+           ("p99_ms", "p99 ms", "{:.1f}"), ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
+           ("server_cpu_cores", "server CPU", "{:.2f}")]
+
+
+def medians(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in rows:
+        out.setdefault(row["scenario"], {}).setdefault(row["server"], {})
+    for scenario, servers in out.items():
+        for server in servers:
+            mine = [r for r in rows if r["scenario"] == scenario and r["server"] == server]
+            servers[server] = {key: statistics.median(r[key] for r in mine)
+                               for key, _, _ in COLUMNS}
+            servers[server]["runs"] = len(mine)
+    return out
+
+
+def table(med: dict[str, dict[str, dict[str, float]]]) -> str:
+    head = ["scenario", "server", *(label for _, label, _ in COLUMNS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for scenario, servers in med.items():
+        for server in ("millpond", "baseline"):
+            if server not in servers:
+                continue
+            m = servers[server]
+            cells = [scenario, server, *(fmt.format(m[key]) for key, _, fmt in COLUMNS)]
+            lines.append("| " + " | ".join(cells) + " |")
+        if "millpond" in servers and "baseline" in servers:
+            a, b = servers["millpond"], servers["baseline"]
+            cells = [scenario, "ratio"]
+            for key, _, _ in COLUMNS:
+                cells.append(f"{a[key] / b[key]:.2f}x" if b[key] else "-")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def check_targets(med: dict[str, dict[str, dict[str, float]]]) -> list[str]:
+    verdicts = []
+    for scenario, target in TARGETS.items():
+        m = med.get(scenario, {}).get("millpond")
+        if not m:
+            continue
+        if "lines_per_s" in target:
+            ok = m["lines_per_s"] >= target["lines_per_s"]
+            verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: {m['lines_per_s']:,.0f} "
+                            f"lines/s (target >= {target['lines_per_s']:,})")
+        if "requests_per_s" in target:
+            ok = m["requests_per_s"] >= target["requests_per_s"]
+            verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: "
+                            f"{m['requests_per_s']:,.0f} req/s "
+                            f"(target >= {target['requests_per_s']:,})")
+        if "p99_ms_max" in target:
+            ok = m["p99_ms"] < target["p99_ms_max"]
+            verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: p99 {m['p99_ms']:.1f} ms "
+                            f"(target < {target['p99_ms_max']} ms)")
+    peak = max((s["millpond"]["peak_rss_mb"] for s in med.values() if "millpond" in s),
+               default=None)
+    if peak is not None:
+        verdicts.append(f"{'PASS' if peak < RSS_TARGET_MB else 'MISS'} peak server RSS: "
+                        f"{peak:.0f} MB, the largest scenario median (target < "
+                        f"{RSS_TARGET_MB} MB)")
+    return verdicts
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    return {"nproc": os.cpu_count(), "cpu_model": model, "python": platform.python_version(),
+            "kernel": platform.release(), "wrk": wrk_version.splitlines()[0].strip()
+            if wrk_version else ""}
+
+
+def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
+          out_dir: Path | None, python: str = sys.executable,
+          connections: int | None = None, quiet: bool = False) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+
+    def say(text: str) -> None:
+        if not quiet:
+            print(text, flush=True)
+
+    started = time.monotonic()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="millpond-bench-") as tmp:
+        workdir = Path(tmp)
+        bodies = {
+            1000: write_bodies(workdir / "bodies", 1000, 16, seed=1),
+            1: write_bodies(workdir / "bodies", 1, 512, seed=2),
+        }
+        for name in scenarios:
+            scenario = SCENARIOS[name]
+            if connections is not None:
+                scenario = dataclasses.replace(scenario, connections=connections)
+            listing = bodies[scenario.lines_per_request]
+            mean_body, mean_line = body_stats(listing)
+            say(f"\n{scenario.name}: {scenario.what}, {scenario.connections} connections, "
+                f"{runs} x {duration:g} s after {warmup:g} s warm-up "
+                f"(body {mean_body:,.0f} B, line {mean_line:.0f} B)")
+            for i in range(runs):
+                for kind in ("millpond", "baseline"):
+                    row = one_run(kind, scenario, listing, workdir, python, duration, warmup,
+                                  f"{stamp}-{name}-{i}-{kind}")
+                    rows.append(row)
+                    check = ""
+                    if "verify" in row:
+                        v = row["verify"]
+                        check = (f"  stored {v['rows_stored']:,} rows for {v['lines_acked']:,} "
+                                 f"acked lines: {'ok' if v['ok'] else 'MISMATCH'}")
+                    say(f"  run {i + 1} {kind:<8} {row['lines_per_s']:>11,.0f} lines/s "
+                        f"{row['requests_per_s']:>8,.0f} req/s  p50 {row['p50_ms']:6.1f} ms  "
+                        f"p99 {row['p99_ms']:6.1f} ms  RSS {row['peak_rss_mb']:4.0f} MB  "
+                        f"CPU {row['server_cpu_cores']:.2f}{check}")
+    med = medians(rows)
+    result = {
+        "started": stamp,
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "machine": machine(),
+        "settings": {"runs": runs, "duration_s": duration, "warmup_s": warmup},
+        "medians": med,
+        "targets": check_targets(med),
+        "runs": rows,
+        "wall_seconds": round(time.monotonic() - started, 1),
+    }
+    say(f"\nMedians of {runs} runs ({result['machine']['nproc']} CPUs, "
+        f"{result['machine']['cpu_model']}):\n")
+    say(table(med))
+    say("")
+    for verdict in result["targets"]:
+        say(verdict)
+    bad = [r for r in rows if not r.get("verify", {"ok": True})["ok"]]
+    errors = [r for r in rows if r["not_success"] or any(r["errors"].values())]
+    for r in bad:
+        say(f"VERIFY FAILED {r['run_id']}: {r['verify']}")
+    for r in errors:
+        say(f"note: {r['run_id']}: {r['not_success']} answers were not success, "
+            f"socket errors {r['errors']}")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"bench-{stamp}.json"
+        tmp_path = path.with_suffix(".json.tmp")
+        tmp_path.write_text(json.dumps(result, indent=1))
+        tmp_path.replace(path)
+        result["path"] = str(path)
+        say(f"\nraw results: {path}")
+    say(f"wall time {result['wall_seconds']:.0f} s")
+    result["verified"] = not bad
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="uploadLogs benchmark against a baseline")
+    parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
+                        help="run only these (repeatable); default: all")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
+    parser.add_argument("--connections", type=int, help="override every scenario's")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
+    args = parser.parse_args(argv)
+    scenarios = args.scenario or list(SCENARIOS)
+    result = bench(scenarios, args.runs, args.duration, args.warmup, args.out,
+                   connections=args.connections)
+    return 0 if result["verified"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
