@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -92,13 +93,21 @@ async def _run(settings: Settings, app: object, registry: Registry) -> None:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the SIGTERM/SIGINT it caught once it has shut down, which would end the
+    # process before the admin socket is removed and the store closed: handle them here.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _request_exit, server)
     socket_path = settings.admin_socket_path
     admin_sock = prepare_socket(socket_path)
+    # uvicorn's loggers are process-wide: no log_config or log_level here, or this config
+    # would override the --log-level the main server's config just set.
     admin = uvicorn.Server(
-        uvicorn.Config(create_admin_app(registry), access_log=False, log_level="warning",
-                       lifespan="off")
+        uvicorn.Config(create_admin_app(registry), access_log=False, log_config=None,
+                       log_level=None, lifespan="off")
     )
-    admin.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    admin.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
     admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
     try:
         await server.serve()
@@ -107,6 +116,12 @@ async def _run(settings: Settings, app: object, registry: Registry) -> None:
         await admin_task
         with contextlib.suppress(FileNotFoundError):
             socket_path.unlink()
+
+
+def _request_exit(server: uvicorn.Server) -> None:
+    # As uvicorn's own handler: a second signal stops waiting for open connections.
+    server.force_exit = server.should_exit
+    server.should_exit = True
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
