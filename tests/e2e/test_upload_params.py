@@ -113,3 +113,11 @@ def test_each_request_with_the_same_fields_shares_a_session(shared_server: Serve
     b = upload_one(shared_server, {"host": "web-1", "server-region": "x"}, {})
     c = upload_one(shared_server, {"host": "web-2", "server-region": "x"}, {})
     assert a["session"] == b["session"] != c["session"]
+
+
+def test_behind_a_reverse_proxy_on_the_same_host_server_ip_is_the_senders(
+    shared_server: Server,
+) -> None:
+    # docs/operations.md: a proxy on 127.0.0.1 passes the real address in X-Forwarded-For.
+    fields = upload_one(shared_server, {}, {"X-Forwarded-For": "203.0.113.7"})["session_fields"]
+    assert fields["serverIP"] == "203.0.113.7"
