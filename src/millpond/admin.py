@@ -83,6 +83,9 @@ class DirectAdmin:
         return {**token_json(new.record), "token": new.secret}
 
     def list_tokens(self) -> list[dict[str, Any]]:
+        # A running server records token uses in memory and writes them once a minute; write
+        # them now, or a token used a moment ago would be listed as never used.
+        self.registry.flush_last_used()
         return [token_json(t) for t in self.registry.list_tokens()]
 
     def revoke_token(self, token_id: str) -> dict[str, Any]:

@@ -81,6 +81,16 @@ def test_token_list_never_prints_a_secret(server: Server, state: str) -> None:
                for t in listed)
 
 
+@pytest.mark.parametrize("state", ["running", "stopped"])
+def test_token_list_shows_when_a_token_was_last_used(server: Server, state: str) -> None:
+    assert server.upload("uses the write-logs token").json() == SUCCESS
+    leave(server, state)
+    listed = {t["kind"]: t for t in orjson.loads(ok(server, "token", "list", "--json"))}
+    assert listed["write-logs"]["last_used"] is not None
+    assert listed["write-logs"]["last_used"] >= listed["write-logs"]["created"]
+    assert listed["read-logs"]["last_used"] is None
+
+
 @pytest.mark.parametrize("state", STATES)
 def test_accounts_keep_their_events_apart(server: Server, state: str) -> None:
     assert server.upload("default's line").json() == SUCCESS
