@@ -24,7 +24,9 @@ from typing import Any
 import httpx
 import pytest
 
-MILLPOND = str(Path(sys.executable).with_name("millpond"))
+# The installed `millpond` command next to this Python (.venv/bin/millpond), else the module.
+_SCRIPT = Path(sys.executable).with_name("millpond")
+MILLPOND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "millpond"]
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 15.0
 MAX_COUNT = 5000
@@ -49,7 +51,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 def run_cli(*args: str, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `millpond` command to completion; stdout and stderr are captured as text."""
     return subprocess.run(
-        [MILLPOND, *args],
+        [*MILLPOND, *args],
         capture_output=True,
         text=True,
         env=clean_env(env),
@@ -93,7 +95,7 @@ class Server:
     @property
     def command(self) -> list[str]:
         return [
-            MILLPOND, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
+            *MILLPOND, "serve", "--data-dir", str(self.data_dir), "--port", str(self.port),
             *self.args,
         ]
 

@@ -15,9 +15,9 @@ def test_paging_by_start_time_returns_every_line_once_in_order(server: Server) -
         body = "\n".join(lines[start : start + 4000])
         assert server.upload(body).json() == {"status": "success"}
 
-    window = {"startTime": str(server.born_ns), "maxCount": MAX_COUNT}
-    head = server.query(**window, pageMode="head").json()["matches"]
-    tail = server.query(**window, pageMode="tail").json()["matches"]
+    since = str(server.born_ns)
+    head = server.query(startTime=since, maxCount=MAX_COUNT, pageMode="head").json()["matches"]
+    tail = server.query(startTime=since, maxCount=MAX_COUNT, pageMode="tail").json()["matches"]
     assert [m["message"] for m in head] == lines[:MAX_COUNT]
     assert [m["message"] for m in tail] == lines[-MAX_COUNT:]  # newest page, still ascending
 
