@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from millpond.accounts import Permission
 from millpond.errors import MethodNotAllowed, MillpondError
-from millpond.ingest import session_id_for, split_lines, upload_params
+from millpond.ingest import session_id_for, upload_params
+from millpond.ingest.uploadlogs import split_lines_array
 from millpond.store.base import EVENT_SCHEMA, EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
 from millpond.web.auth import bearer_token
@@ -64,8 +65,8 @@ class UploadLogs:
         encoding = next((v for k, v in text_headers if k == "content-encoding"), "")
         body = decompress(raw, encoding, limit)
         ctx.quota.check(principal.account_id, len(body))
-        lines = split_lines(body, max_line_bytes=settings.max_line_bytes)
-        if not lines:
+        messages = split_lines_array(body, max_line_bytes=settings.max_line_bytes)
+        if not len(messages):
             await send_json(send, 200, _EMPTY_BODY)
             return
 
@@ -73,7 +74,7 @@ class UploadLogs:
         client = scope.get("client")
         session_fields = params.session_fields(client[0] if client else None)
         session_id = session_id_for(principal.account_id, session_fields)
-        n = len(lines)
+        n = len(messages)
         start = ctx.stamper.reserve(n)
         table = pa.Table.from_arrays(
             [
@@ -82,7 +83,7 @@ class UploadLogs:
                 pa.repeat(pa.scalar(session_id, pa.string()), n),
                 pa.nulls(n, pa.string()),
                 pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
-                pa.array(lines, pa.string()),
+                messages,
                 pa.repeat(pa.scalar(params.server_host, pa.string()), n),
                 pa.repeat(pa.scalar(params.logfile, pa.string()), n),
                 pa.repeat(pa.scalar(params.parser, pa.string()), n),
