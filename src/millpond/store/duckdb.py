@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,6 +63,16 @@ CREATE TABLE IF NOT EXISTS usage (
 
 _KNOWN_SESSIONS_CAP = 200_000
 
+# DuckDB checkpoints when its WAL passes this size, inside the COMMIT that passed it. At the
+# default 16 MB a row group (122,880 rows) is compressed again at each of the 2-3 checkpoints
+# that see it partly filled; at 64 MB the same ingest does about 25% less checkpoint work
+# (benchmarks/, docs/performance.md), for longer but rarer checkpoint pauses.
+CHECKPOINT_THRESHOLD = "64MB"
+# DuckDB's buffer pool otherwise keeps every block it wrote or read, up to 80% of the RAM:
+# the server's RSS would grow with the data. Scans stream through it; big sorts spill.
+MEMORY_LIMIT = "128MB"
+_SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$")
+
 
 class StoreLocked(Exception):
     """Another process has the database open."""
@@ -74,7 +85,14 @@ class DuckDBStore:
         *,
         clock: Clock | None = None,
         commit_max_rows: int = 100_000,
+        checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
+        memory_limit: str | None = MEMORY_LIMIT,
     ) -> None:
+        for size in (checkpoint_threshold, memory_limit):
+            if size is not None and not _SIZE.match(size):
+                raise ValueError(f"{size!r} is not a size like '64MB'")
+        self._checkpoint_threshold = checkpoint_threshold
+        self._memory_limit = memory_limit
         self.path = Path(path)
         self._clock = clock or SystemClock()
         self.created = False
@@ -99,6 +117,9 @@ class DuckDBStore:
             if "lock" in str(exc).lower():
                 raise StoreLocked(str(exc)) from exc
             raise
+        conn.execute(f"SET checkpoint_threshold = '{self._checkpoint_threshold}'")
+        if self._memory_limit is not None:
+            conn.execute(f"SET memory_limit = '{self._memory_limit}'")
         conn.execute(_SCHEMA)
         conn.execute(
             "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
@@ -220,9 +241,8 @@ class DuckDBStore:
             # deleted): a plain UPDATE costs a third of the upsert. Integers we computed.
             ((account_id, (nbytes, nevents)),) = usage.items()
             sql.append(
-                "UPDATE usage SET bytes = bytes + %d, events = events + %d "
-                "WHERE account_id = %d AND day = %d"
-                % (int(nbytes), int(nevents), int(account_id), int(day))
+                f"UPDATE usage SET bytes = bytes + {int(nbytes)}, events = events + "
+                f"{int(nevents)} WHERE account_id = {int(account_id)} AND day = {int(day)}"
             )
         else:
             usage_tbl = pa.table(  # noqa: F841
