@@ -451,7 +451,7 @@ def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
     with tempfile.TemporaryDirectory(prefix="millpond-bench-") as tmp:
         workdir = Path(tmp)
         bodies = {
-            1000: write_bodies(workdir / "bodies", 1000, 16, seed=1),
+            1000: write_bodies(workdir / "bodies", 1000, 64, seed=1),
             1: write_bodies(workdir / "bodies", 1, 512, seed=2),
         }
         for name in scenarios:
