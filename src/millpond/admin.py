@@ -96,12 +96,15 @@ class SocketAdmin:
     """Talks to a running server over its admin socket."""
 
     def __init__(self, path: Path) -> None:
+        self._exit = contextlib.ExitStack()
+        address = self._exit.enter_context(socket_address(path))
         self._client = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(path)), base_url="http://millpond", timeout=30
+            transport=httpx.HTTPTransport(uds=address), base_url="http://millpond", timeout=30
         )
 
     def close(self) -> None:
         self._client.close()
+        self._exit.close()
 
     def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> Any:
         response = self._client.request(method, url, json=body)
@@ -151,10 +154,29 @@ def server_listening(path: Path) -> bool:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(2)
         try:
-            sock.connect(str(path))
+            with socket_address(path) as address:
+                sock.connect(address)
         except OSError:
             return False
     return True
+
+
+@contextlib.contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """An address for the socket at `path` that fits AF_UNIX's ~107-byte limit.
+
+    A socket in a deeply nested data directory is reached through an open descriptor of its
+    directory (`/proc/self/fd/N/admin.sock`), which Linux resolves like the full path.
+    """
+    text = str(path)
+    if len(os.fsencode(text)) < 100:
+        yield text
+        return
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -246,7 +268,8 @@ def prepare_socket(path: Path) -> socket.socket:
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        with socket_address(path) as address:
+            sock.bind(address)
     finally:
         os.umask(old_umask)
     os.chmod(path, 0o600)

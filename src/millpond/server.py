@@ -1,4 +1,4 @@
-"""`millpond serve`: open the store, bootstrap a new data directory, run HTTP(S) and the admin socket."""
+"""`millpond serve`: open the store, bootstrap a new data directory, serve HTTP(S) and admin."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Callable
 from typing import TextIO
@@ -40,9 +41,9 @@ def banner(settings: Settings, tokens: list[NewToken], out: TextIO) -> None:
             file=out,
         )
     else:
+        data_flag = "" if settings.data_dir == "./millpond-data" else f" --data-dir {settings.data_dir}"
         print(
-            "Create an API token with:  millpond token create --kind write-logs"
-            + ("" if settings.data_dir == "./millpond-data" else f" --data-dir {settings.data_dir}"),
+            f"Create an API token with:  millpond token create --kind write-logs{data_flag}",
             file=out,
         )
     out.flush()
@@ -69,16 +70,36 @@ def serve(settings: Settings) -> None:
     try:
         registry = Registry(store)
         registry.load()
-        tokens = registry.bootstrap() if store.created else []
         app = create_app(settings, store=store, registry=registry)
+        # Listen before bootstrapping, so a port in use fails before tokens are shown (once).
+        http_sock = _listen(settings)
+        admin_sock = prepare_socket(settings.admin_socket_path)
+        tokens = registry.bootstrap() if not registry.list_accounts() else []
         banner(settings, tokens, sys.stdout)
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_run(settings, app, registry))
+            runner.run(_run(settings, app, registry, http_sock, admin_sock))
     finally:
         store.close()
 
 
-async def _run(settings: Settings, app: object, registry: Registry) -> None:
+def _listen(settings: Settings) -> socket.socket:
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    try:
+        return socket.create_server((settings.host, settings.port), family=family, backlog=2048)
+    except OSError as exc:
+        raise ServerError(
+            f"cannot listen on {settings.host}:{settings.port} ({os.strerror(exc.errno or 0)}); "
+            "is another server using that port? Stop it or pass --port"
+        ) from None
+
+
+async def _run(
+    settings: Settings,
+    app: object,
+    registry: Registry,
+    http_sock: socket.socket,
+    admin_sock: socket.socket,
+) -> None:
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=settings.host,
@@ -100,7 +121,6 @@ async def _run(settings: Settings, app: object, registry: Registry) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, _request_exit, server)
     socket_path = settings.admin_socket_path
-    admin_sock = prepare_socket(socket_path)
     # uvicorn's loggers are process-wide: no log_config or log_level here, or this config
     # would override the --log-level the main server's config just set.
     admin = uvicorn.Server(
@@ -110,7 +130,7 @@ async def _run(settings: Settings, app: object, registry: Registry) -> None:
     admin.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
     admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
     try:
-        await server.serve()
+        await server.serve(sockets=[http_sock])
     finally:
         admin.should_exit = True
         await admin_task

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import pytest
 
-from .conftest import Server, free_port, run_cli
+from .conftest import Server, StartServer, free_port, run_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -84,10 +85,30 @@ def test_second_server_on_the_same_data_dir_fails_clearly(server: Server) -> Non
     assert server.messages() == ["first server's line", "still taking logs"]
 
 
-def test_port_in_use_fails_clearly(server: Server) -> None:
-    result = run_cli(
-        "serve", "--data-dir", str(server.data_dir.parent / "other"), "--port", str(server.port)
-    )
+def test_port_in_use_fails_clearly_and_keeps_the_first_start_tokens_for_later(
+    server: Server, start_server: StartServer
+) -> None:
+    other = server.data_dir.parent / "other"
+    result = run_cli("serve", "--data-dir", str(other), "--port", str(server.port))
     assert result.returncode != 0
     assert str(server.port) in result.stderr
+    assert "Traceback" not in result.stderr
+    # Tokens are shown only once: a server that could not listen must not have used them up.
+    assert "write-logs" not in result.stdout
     assert server.client.get("/health").status_code == 200
+
+    retry = start_server(data_dir=other)
+    assert retry.write_token and retry.read_token
+    assert retry.upload("the first start that could listen").json() == SUCCESS
+
+
+def test_a_deeply_nested_data_dir_still_gets_its_admin_socket(
+    tmp_path: Path, start_server: StartServer
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    assert len(str(deep / "admin.sock")) > 108  # past AF_UNIX's address limit
+    server = start_server(data_dir=deep)
+    assert server.upload("deep line").json() == SUCCESS
+    created = server.cli("token", "create", "--kind", "read-logs")
+    assert created.returncode == 0, created.stderr
+    assert server.cli("token", "list").stdout.count("read-logs") == 2
