@@ -41,7 +41,8 @@ def banner(settings: Settings, tokens: list[NewToken], out: TextIO) -> None:
             file=out,
         )
     else:
-        data_flag = "" if settings.data_dir == "./millpond-data" else f" --data-dir {settings.data_dir}"
+        default_dir = settings.data_dir == "./millpond-data"
+        data_flag = "" if default_dir else f" --data-dir {settings.data_dir}"
         print(
             f"Create an API token with:  millpond token create --kind write-logs{data_flag}",
             file=out,
