@@ -1,7 +1,8 @@
 """The benchmark's baseline: millpond's own HTTP stack, answering without storing anything.
 
-`create_app(settings, store=NullStore())` run by `millpond.server`'s own runner (the same
-uvicorn config, uvloop, httptools, admin socket), so a request goes through the same routing,
+`millpond.server.serve()` with a `NullStore` in place of the DuckDB store, so the app is
+`create_app(settings, store=NullStore())` run exactly as `millpond serve` runs it (the same
+uvicorn config, uvloop, httptools, admin socket), and a request goes through the same routing,
 authentication, body reading, line splitting and Arrow building as in `millpond serve`; only
 the store's `submit()` returns an already-resolved future instead of committing to DuckDB.
 
@@ -13,15 +14,11 @@ Prints the same first-start banner as `millpond serve` (with a write-logs token)
 from __future__ import annotations
 
 import argparse
-import asyncio
 import concurrent.futures
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from millpond.accounts import Registry
-from millpond.server import _loop_factory, _run, banner  # the runner `millpond serve` uses
+from millpond import server
 from millpond.settings import from_env
 from millpond.store.base import (
     AccountRecord,
@@ -31,7 +28,6 @@ from millpond.store.base import (
     TokenRecord,
     WriteResult,
 )
-from millpond.web import create_app
 
 
 class NullStore:
@@ -96,16 +92,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    Path(args.data_dir).mkdir(parents=True, exist_ok=True)
     # MILLPOND_* from the environment apply as for `millpond serve` (e.g. MILLPOND_RATE_LIMIT).
     settings = from_env(data_dir=args.data_dir, port=args.port, host=args.host)
-    store = NullStore()
-    registry = Registry(store)
-    tokens = registry.bootstrap()
-    app = create_app(settings, store=store, registry=registry)
-    banner(settings, tokens, sys.stdout)
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_run(settings, app, registry))
+    # `millpond serve` itself, with its store class swapped: the same listening socket,
+    # bootstrap, banner, uvicorn config, event loop, signal handling and admin socket.
+    server.DuckDBStore = lambda *args, **kwargs: NullStore()  # type: ignore[assignment,misc]
+    server.serve(settings)
 
 
 if __name__ == "__main__":
