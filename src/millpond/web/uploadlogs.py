@@ -7,6 +7,7 @@ costs more than the rest of the request put together for small uploads.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from urllib.parse import parse_qsl
 
@@ -32,6 +33,45 @@ _DUPLICATE_BODY = (
     b'a request with this Nonce was already stored"}'
 )
 _EMPTY_BODY = b'{"status":"success","message":"the body held no log lines; nothing was stored"}'
+_CACHED_MAX_ROWS = 64
+
+
+@functools.lru_cache(maxsize=512)
+def _constant_columns(
+    account_id: int, session_id: str, server_host: str | None, logfile: str, parser: str, n: int
+) -> tuple[pa.Array, ...]:
+    """The columns that hold one value for every line of a request, in EVENT_SCHEMA order.
+
+    Arrow arrays are immutable, so the tables of small requests from the same sender share
+    them: ten Arrow calls per request cost more than the rest of the table (~24 -> ~6 us).
+    """
+    return (
+        pa.repeat(pa.scalar(account_id, pa.int32()), n),
+        pa.repeat(pa.scalar(session_id, pa.string()), n),
+        pa.nulls(n, pa.string()),  # thread
+        pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
+        pa.repeat(pa.scalar(server_host, pa.string()), n),
+        pa.repeat(pa.scalar(logfile, pa.string()), n),
+        pa.repeat(pa.scalar(parser, pa.string()), n),
+        pa.nulls(n, pa.string()),  # attrs
+    )
+
+
+def event_table(
+    account_id: int, session_id: str, server_host: str | None, logfile: str, parser: str,
+    first_ts: int, messages: pa.Array,
+) -> pa.Table:
+    """One request's events: a line each, stamped first_ts, first_ts + 1, ..."""
+    n = len(messages)
+    constants = _constant_columns if n <= _CACHED_MAX_ROWS else _constant_columns.__wrapped__
+    account, session, thread, severity, host, logfile_col, parser_col, attrs = constants(
+        account_id, session_id, server_host, logfile, parser, n
+    )
+    ts = pa.array(np.arange(first_ts, first_ts + n, dtype=np.int64))
+    return pa.Table.from_arrays(
+        [account, ts, session, thread, severity, messages, host, logfile_col, parser_col, attrs],
+        schema=EVENT_SCHEMA,
+    )
 
 
 class UploadLogs:
@@ -76,20 +116,9 @@ class UploadLogs:
         session_id = session_id_for(principal.account_id, session_fields)
         n = len(messages)
         start = ctx.stamper.reserve(n)
-        table = pa.Table.from_arrays(
-            [
-                pa.repeat(pa.scalar(principal.account_id, pa.int32()), n),
-                pa.array(np.arange(start, start + n, dtype=np.int64)),
-                pa.repeat(pa.scalar(session_id, pa.string()), n),
-                pa.nulls(n, pa.string()),
-                pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
-                messages,
-                pa.repeat(pa.scalar(params.server_host, pa.string()), n),
-                pa.repeat(pa.scalar(params.logfile, pa.string()), n),
-                pa.repeat(pa.scalar(params.parser, pa.string()), n),
-                pa.nulls(n, pa.string()),
-            ],
-            schema=EVENT_SCHEMA,
+        table = event_table(
+            principal.account_id, session_id, params.server_host, params.logfile,
+            params.parser, start, messages,
         )
         batch = EventBatch(
             account_id=principal.account_id,
