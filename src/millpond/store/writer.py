@@ -67,7 +67,7 @@ class GroupCommitWriter:
         return future
 
     def call(self, fn: Callable[[], T]) -> T:
-        """Run `fn` on the writer thread, after everything queued before it, and return its result."""
+        """Run `fn` on the writer thread after everything queued before it; return its result."""
         if self._closed:
             raise Unavailable("the store is shutting down; retry", retry_after=5)
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -92,8 +92,13 @@ class GroupCommitWriter:
             if isinstance(item, _Call):
                 self._run_call(item)
                 continue
-            group: list[_Write] = [item]
-            rows = item.batch.rows
+            # A request whose future was cancelled before its write began is not written; one
+            # that is running can no longer be cancelled, so set_result() cannot fail later.
+            group: list[_Write] = []
+            rows = 0
+            if item.future.set_running_or_notify_cancel():
+                group.append(item)
+                rows += item.batch.rows
             while rows < self._max_rows:
                 try:
                     nxt = self._queue.get_nowait()
@@ -102,9 +107,11 @@ class GroupCommitWriter:
                 if not isinstance(nxt, _Write):
                     pending = nxt
                     break
-                group.append(nxt)
-                rows += nxt.batch.rows
-            self._write(group)
+                if nxt.future.set_running_or_notify_cancel():
+                    group.append(nxt)
+                    rows += nxt.batch.rows
+            if group:
+                self._write(group)
 
     def _write(self, group: list[_Write]) -> None:
         try:
