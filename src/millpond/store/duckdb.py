@@ -71,7 +71,9 @@ CHECKPOINT_THRESHOLD = "64MB"
 # DuckDB's buffer pool otherwise keeps every block it wrote or read, up to 80% of the RAM:
 # the server's RSS would grow with the data (~25 MB/s under bulk ingest). The OS page cache
 # still caches the file; scans stream through the pool, big sorts and aggregates spill.
-MEMORY_LIMIT = "96MB"
+# Bulk bench medians (3 runs): 64 MB 405k lines/s, 247 MB peak RSS; 80 MB 409k, 266 MB;
+# 96 MB ~424k, ~280 MB with single runs past 300 MB.
+MEMORY_LIMIT = "80MB"
 _SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$")
 
 
