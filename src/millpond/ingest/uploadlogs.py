@@ -39,17 +39,14 @@ _SMALL_BODY = 2048
 def split_lines_array(body: bytes, *, max_line_bytes: int) -> pa.StringArray:
     """`split_lines` as an Arrow string array, built from the bytes without a str per line.
 
-    The same messages and the same errors as `split_lines`. A valid UTF-8 body is split with
-    NumPy: the values are the body less its LF bytes, the offsets come from the LF positions.
-    Small bodies and bodies that are not valid UTF-8 take the `split_lines` path.
+    The same messages and the same errors as `split_lines`. The body is split with NumPy: the
+    values are the body less its LF bytes, the offsets come from the LF positions; Arrow then
+    checks each message is valid UTF-8. Small bodies, and bodies with a message that is not
+    valid UTF-8 (which `split_lines` repairs with U+FFFD), take the `split_lines` path.
     """
     if len(body) < _SMALL_BODY or len(body) >= 2**31:
         return pa.array(split_lines(body, max_line_bytes=max_line_bytes), pa.string())
-    if not body.isascii():
-        try:
-            body.decode("utf-8")
-        except UnicodeDecodeError:
-            return pa.array(split_lines(body, max_line_bytes=max_line_bytes), pa.string())
+    original = body
     if b"\r" in body:  # CR and LF never occur inside a multi-byte UTF-8 sequence
         body = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     newlines = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 0x0A)
@@ -58,6 +55,16 @@ def split_lines_array(body: bytes, *, max_line_bytes: int) -> pa.StringArray:
     bounds[1:-1] = newlines
     bounds[-1] = len(body)
     lengths = np.diff(bounds) - 1
+    kept = lengths[lengths > 0]  # empty lines are dropped
+    offsets = np.zeros(len(kept) + 1, dtype=np.int32)
+    np.cumsum(kept, out=offsets[1:])
+    values = body.replace(b"\n", b"")
+    messages = pa.StringArray.from_buffers(len(kept), pa.py_buffer(offsets), pa.py_buffer(values))
+    if not body.isascii():
+        try:  # each message on its own: a sequence cut by a line break is invalid
+            messages.validate(full=True)
+        except pa.ArrowInvalid:
+            return pa.array(split_lines(original, max_line_bytes=max_line_bytes), pa.string())
     if len(body) > max_line_bytes:
         too_long = np.flatnonzero(lengths > max_line_bytes)
         if len(too_long):  # numbered as in the sender's file: empty lines count
@@ -66,11 +73,7 @@ def split_lines_array(body: bytes, *, max_line_bytes: int) -> pa.StringArray:
                 f"line {number} is {size} bytes long, over the limit of {max_line_bytes} "
                 "bytes per line; split it, or raise MILLPOND_MAX_LINE_BYTES"
             )
-    lengths = lengths[lengths > 0]  # empty lines are dropped
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    values = body.replace(b"\n", b"")
-    return pa.StringArray.from_buffers(len(lengths), pa.py_buffer(offsets), pa.py_buffer(values))
+    return messages
 
 
 def _check_line_lengths(lines: list[str], max_line_bytes: int) -> None:
