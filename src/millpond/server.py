@@ -132,6 +132,9 @@ async def _run(
     )
     admin.capture_signals = contextlib.nullcontext  # type: ignore[method-assign, assignment]
     admin_task = asyncio.create_task(admin.serve(sockets=[admin_sock]))
+    # uvicorn does not announce sockets handed to it; say where we listen (debug: the socket too).
+    log.info("millpond listening on %s", settings.base_url)
+    log.debug("admin socket at %s", socket_path)
     try:
         await server.serve(sockets=[http_sock])
     finally:

@@ -52,7 +52,8 @@ def test_no_token_in_the_debug_log(start_server: StartServer) -> None:
     assert server.stop() == 0
 
     log = server.stderr()
-    assert f"Uvicorn running on {server.base_url}" in log  # the log is on, at debug level
+    assert f"millpond listening on {server.base_url}" in log  # the log is on
+    assert "admin socket at" in log  # at debug level
     for token in tokens:
         assert token not in log
     # stdout shows the two tokens of a new data directory once, in the banner: the write-logs
