@@ -35,6 +35,10 @@ class NullStore:
 
     created = True
 
+    @classmethod
+    def from_settings(cls, settings: object, clock: object = None) -> NullStore:
+        return cls()
+
     def __init__(self) -> None:
         self._accounts: list[AccountRecord] = []
         self._tokens: list[TokenRecord] = []
@@ -96,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = from_env(data_dir=args.data_dir, port=args.port, host=args.host)
     # `millpond serve` itself, with its store class swapped: the same listening socket,
     # bootstrap, banner, uvicorn config, event loop, signal handling and admin socket.
-    server.DuckDBStore = lambda *args, **kwargs: NullStore()  # type: ignore[assignment,misc]
+    server.DuckDBStore = NullStore  # type: ignore[assignment,misc]
     server.serve(settings)
 
 

@@ -195,7 +195,7 @@ def open_admin(settings: Settings) -> Iterator[Admin]:
             f"there is no millpond database in {settings.data_dir}; start the server once "
             "('millpond serve') or pass --data-dir"
         )
-    store = DuckDBStore(settings.database_path, commit_max_rows=settings.commit_max_rows)
+    store = DuckDBStore.from_settings(settings)
     try:
         store.open()
     except StoreLocked:

@@ -59,9 +59,7 @@ def serve(settings: Settings) -> None:
     data = settings.data_path
     data.mkdir(parents=True, exist_ok=True)
     os.chmod(data, 0o700)
-    store = DuckDBStore(
-        settings.database_path, commit_max_rows=settings.commit_max_rows
-    )
+    store = DuckDBStore.from_settings(settings)
     try:
         store.open()
     except StoreLocked:

@@ -58,6 +58,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Requests an account may send at once before --rate-limit applies."),
     Setting("commit_max_rows", 100_000, int,
             "Most events written in one group-commit transaction."),
+    Setting("memory_limit", "80MB", str,
+            "Memory DuckDB may use for its buffers (e.g. '80MB', '2GB'); past it, it spills "
+            "to disk."),
+    Setting("checkpoint_threshold", "64MB", str,
+            "Write-ahead-log size at which DuckDB folds it into the database file."),
     Setting("query_timeout_seconds", 30.0, float,
             "A query running longer than this is cancelled."),
     Setting("log_level", "info", str, "Server log level: debug, info, warning or error."),
@@ -81,6 +86,8 @@ class Settings:
     rate_limit: float = 10_000
     rate_burst: int = 20_000
     commit_max_rows: int = 100_000
+    memory_limit: str = "80MB"
+    checkpoint_threshold: str = "64MB"
     query_timeout_seconds: float = 30.0
     log_level: str = "info"
 

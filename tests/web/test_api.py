@@ -624,3 +624,23 @@ def test_every_error_is_a_json_envelope_with_status_and_message(tmp_path: Path) 
             body = response.json()
             assert body["status"].startswith("error/"), name
             assert isinstance(body["message"], str) and len(body["message"]) > 10, name
+
+
+def test_an_internal_failure_on_the_ingest_path_gets_the_500_envelope(tmp_path: Path) -> None:
+    # uploadLogs is dispatched before Starlette's error middleware, so it answers for itself.
+    with running(tmp_path) as api:
+
+        def broken_submit(batch: object) -> object:
+            raise RuntimeError("disk on fire")
+
+        api.client.app.state.ctx.store.submit = broken_submit  # type: ignore[attr-defined]
+        response = api.client.post(
+            "/api/uploadLogs", params={"token": api.write}, content=b"x",
+            headers={"errorStatus": "always200"},
+        )
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "error/server"
+        assert body["__status"] == 500
+        assert "internal error" in body["message"]
+        assert "disk on fire" not in body["message"]

@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from millpond.clock import Clock, SystemClock
 from millpond.errors import BadParam, QueryTimeout
+from millpond.settings import Settings
 from millpond.store.base import (
     AccountRecord,
     EventBatch,
@@ -82,6 +83,17 @@ class StoreLocked(Exception):
 
 
 class DuckDBStore:
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock | None = None) -> DuckDBStore:
+        """The store of a data directory, tuned as the settings say."""
+        return cls(
+            settings.database_path,
+            clock=clock,
+            commit_max_rows=settings.commit_max_rows,
+            checkpoint_threshold=settings.checkpoint_threshold,
+            memory_limit=settings.memory_limit,
+        )
+
     def __init__(
         self,
         path: Path | str,

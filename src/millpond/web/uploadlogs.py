@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from millpond.accounts import Permission
-from millpond.errors import MethodNotAllowed, MillpondError
+from millpond.errors import MethodNotAllowed, MillpondError, ServerError
 from millpond.ingest import session_id_for, upload_params
 from millpond.ingest.uploadlogs import split_lines_array
 from millpond.store.base import EVENT_SCHEMA, EventBatch, SessionRecord
@@ -84,6 +84,12 @@ class UploadLogs:
             await self._handle(scope, receive, send, headers)
         except MillpondError as error:
             await send_error(send, error, wants_always200(headers))
+        except Exception:  # outside Starlette's error middleware: answer and log it here
+            log.exception("unexpected error in uploadLogs")
+            failure = ServerError(
+                "millpond hit an internal error; it is logged on the server; retry"
+            )
+            await send_error(send, failure, wants_always200(headers))
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]
