@@ -32,6 +32,7 @@ from millpond.store.base import (
     TokenRecord,
     WriteResult,
 )
+from millpond.store.nonces import RecentNonces, nonce_key
 from millpond.store.writer import GroupCommitWriter
 
 log = logging.getLogger("millpond.store")
@@ -116,7 +117,7 @@ class DuckDBStore:
         self._writer: GroupCommitWriter | None = None
         # State owned by the writer thread; mirrors what is committed.
         self._next_seq = 0
-        self._nonces: dict[tuple[int, str], int] = {}
+        self._nonces = RecentNonces()
         self._known_sessions: set[tuple[int, str]] = set()
         self._usage: dict[tuple[int, int], int] = {}
         self._usage_lock = threading.Lock()
@@ -157,10 +158,9 @@ class DuckDBStore:
     def _load_state(self, conn: duckdb.DuckDBPyConnection) -> None:
         row = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()
         self._next_seq = int(row[0]) if row else 0
-        self._nonces = {
-            (int(a), str(n)): int(s)
-            for a, n, s in conn.execute("SELECT account_id, nonce, seen_ns FROM nonces").fetchall()
-        }
+        self._nonces = RecentNonces()
+        for a, n, s in conn.execute("SELECT account_id, nonce, seen_ns FROM nonces").fetchall():
+            self._nonces.add_all([nonce_key(int(a), str(n))], int(s))
         with self._usage_lock:
             self._usage = {
                 (int(a), int(d)): int(b)
@@ -195,15 +195,16 @@ class DuckDBStore:
         """Runs on the writer thread: dedupe, then write every accepted batch in one commit."""
         results: list[WriteResult] = []
         accepted: list[EventBatch] = []
-        new_nonces: dict[tuple[int, str], int] = {}
+        new_nonces: dict[bytes, tuple[int, str]] = {}
         now_ns = self._clock.now_ns()
         for batch in batches:
-            key = (batch.account_id, batch.nonce) if batch.nonce is not None else None
-            if key is not None and (key in self._nonces or key in new_nonces):
+            key = nonce_key(batch.account_id, batch.nonce) if batch.nonce is not None else None
+            if key is not None and (key in new_nonces or key in self._nonces):
                 results.append(WriteResult(stored=0, duplicate=True))
                 continue
             if key is not None:
-                new_nonces[key] = now_ns
+                assert batch.nonce is not None
+                new_nonces[key] = (batch.account_id, batch.nonce)
             accepted.append(batch)
             results.append(WriteResult(stored=batch.rows))
         if not accepted:
@@ -243,9 +244,9 @@ class DuckDBStore:
         if new_nonces:
             nonces_tbl = pa.table(  # noqa: F841
                 {
-                    "account_id": pa.array([k[0] for k in new_nonces], pa.int32()),
-                    "nonce": pa.array([k[1] for k in new_nonces], pa.string()),
-                    "seen_ns": pa.array(list(new_nonces.values()), pa.int64()),
+                    "account_id": pa.array([a for a, _ in new_nonces.values()], pa.int32()),
+                    "nonce": pa.array([n for _, n in new_nonces.values()], pa.string()),
+                    "seen_ns": pa.array([now_ns] * len(new_nonces), pa.int64()),
                 }
             )
             sql.append("INSERT INTO nonces SELECT * FROM nonces_tbl")
@@ -282,7 +283,7 @@ class DuckDBStore:
 
         # Committed: only now does the in-memory state move on.
         self._next_seq += rows
-        self._nonces.update(new_nonces)
+        self._nonces.add_all(new_nonces, now_ns)
         if len(self._known_sessions) > _KNOWN_SESSIONS_CAP:
             self._known_sessions.clear()
         self._known_sessions.update(new_sessions)
@@ -417,7 +418,7 @@ class DuckDBStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            self._nonces = {k: v for k, v in self._nonces.items() if v >= nonces_before_ns}
+            self._nonces.expire(nonces_before_ns)
             return deleted
 
         return self.writer.call(run)
