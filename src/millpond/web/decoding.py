@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bz2
 import zlib
+from collections.abc import Callable
+from typing import Protocol
 
 import lz4.frame
 import zstandard
@@ -127,12 +129,24 @@ def _zstd(body: bytes, limit: int) -> bytes:
     return b"".join(out)
 
 
-def _bz2(body: bytes, limit: int) -> bytes:
+class _CappedDecompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = ...) -> bytes: ...
+
+
+def _members(body: bytes, limit: int, new: Callable[[], _CappedDecompressor]) -> bytes:
+    """bz2 and lz4 frame: one decompressor per member/frame, output capped at `limit`."""
     out: list[bytes] = []
     size = 0
     data = body
     while data:
-        d = bz2.BZ2Decompressor()
+        d = new()
         chunk = d.decompress(data, max_length=limit + 1 - size)
         size += len(chunk)
         out.append(chunk)
@@ -142,20 +156,11 @@ def _bz2(body: bytes, limit: int) -> bytes:
             raise EOFError("the compressed stream is truncated")
         data = d.unused_data
     return b"".join(out)
+
+
+def _bz2(body: bytes, limit: int) -> bytes:
+    return _members(body, limit, bz2.BZ2Decompressor)
 
 
 def _lz4(body: bytes, limit: int) -> bytes:
-    out: list[bytes] = []
-    size = 0
-    data = body
-    while data:
-        d = lz4.frame.LZ4FrameDecompressor()
-        chunk = d.decompress(data, max_length=limit + 1 - size)
-        size += len(chunk)
-        out.append(chunk)
-        if size > limit or (not d.needs_input and not d.eof):
-            raise too_large(limit)
-        if not d.eof:
-            raise EOFError("the compressed stream is truncated")
-        data = d.unused_data
-    return b"".join(out)
+    return _members(body, limit, lz4.frame.LZ4FrameDecompressor)
