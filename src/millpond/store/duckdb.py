@@ -250,25 +250,24 @@ class DuckDBStore:
                 }
             )
             sql.append("INSERT INTO nonces SELECT * FROM nonces_tbl")
+        usage_tbl = pa.table(  # noqa: F841 - read by DuckDB below
+            {
+                "account_id": pa.array(list(usage), pa.int32()),
+                "day": pa.array([day] * len(usage), pa.int32()),
+                "bytes": pa.array([u[0] for u in usage.values()], pa.int64()),
+                "events": pa.array([u[1] for u in usage.values()], pa.int64()),
+            }
+        )
         with self._usage_lock:
-            known = [(account_id, day) in self._usage for account_id in usage]
-        if len(usage) == 1 and known[0]:
-            # The day's row exists (rows in `_usage` were loaded or committed; none are ever
-            # deleted): a plain UPDATE costs a third of the upsert. Integers we computed.
-            ((account_id, (nbytes, nevents)),) = usage.items()
+            known = all((account_id, day) in self._usage for account_id in usage)
+        if known:
+            # The day's rows exist (rows in `_usage` were loaded or committed; none are ever
+            # deleted): a plain UPDATE costs a third of the upsert.
             sql.append(
-                f"UPDATE usage SET bytes = bytes + {int(nbytes)}, events = events + "
-                f"{int(nevents)} WHERE account_id = {int(account_id)} AND day = {int(day)}"
+                "UPDATE usage SET bytes = usage.bytes + u.bytes, events = usage.events + u.events "
+                "FROM usage_tbl u WHERE usage.account_id = u.account_id AND usage.day = u.day"
             )
         else:
-            usage_tbl = pa.table(  # noqa: F841
-                {
-                    "account_id": pa.array(list(usage), pa.int32()),
-                    "day": pa.array([day] * len(usage), pa.int32()),
-                    "bytes": pa.array([u[0] for u in usage.values()], pa.int64()),
-                    "events": pa.array([u[1] for u in usage.values()], pa.int64()),
-                }
-            )
             sql.append(
                 "INSERT INTO usage SELECT * FROM usage_tbl ON CONFLICT (account_id, day) "
                 "DO UPDATE SET bytes = usage.bytes + excluded.bytes, "
