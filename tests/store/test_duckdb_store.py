@@ -302,6 +302,24 @@ def test_usage_counts_the_bytes_of_stored_batches_per_account_and_day(
         again.close()
 
 
+def test_usage_survives_compaction_and_reopen(
+    db: Path, store: DuckDBStore, clock: FixedClock
+) -> None:
+    for nbytes in (10, 20, 30):
+        write(store, batch(1, [NOW], nbytes=nbytes))
+    store.expire(None, NOW - 600 * S)  # compacts the per-commit usage rows
+    rows = store.conn.execute("SELECT count(*), sum(bytes) FROM ingest_usage").fetchone()
+    assert rows == (1, 60)
+    write(store, batch(1, [NOW], nbytes=5))
+    assert store.bytes_ingested(1, DAY) == 65
+    store.close()
+    again = store_at(db, clock)
+    try:
+        assert again.bytes_ingested(1, DAY) == 65
+    finally:
+        again.close()
+
+
 # -- retention ----------------------------------------------------------------------------------
 
 

@@ -58,9 +58,10 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS nonces (
     account_id INTEGER NOT NULL, nonce VARCHAR NOT NULL, seen_ns BIGINT NOT NULL,
     PRIMARY KEY (account_id, nonce));
-CREATE TABLE IF NOT EXISTS usage (
+-- Append-only (an insert per commit costs a third of an upsert); compacted by expire().
+CREATE TABLE IF NOT EXISTS ingest_usage (
     account_id INTEGER NOT NULL, day INTEGER NOT NULL, bytes BIGINT NOT NULL,
-    events BIGINT NOT NULL, PRIMARY KEY (account_id, day));
+    events BIGINT NOT NULL);
 """
 
 _KNOWN_SESSIONS_CAP = 200_000
@@ -165,7 +166,8 @@ class DuckDBStore:
             self._usage = {
                 (int(a), int(d)): int(b)
                 for a, d, b in conn.execute(
-                    "SELECT account_id, day, bytes FROM usage WHERE day >= ?",
+                    "SELECT account_id, day, sum(bytes) FROM ingest_usage WHERE day >= ? "
+                    "GROUP BY account_id, day",
                     [self._clock.now_ns() // NS_PER_DAY - 1],
                 ).fetchall()
             }
@@ -258,21 +260,7 @@ class DuckDBStore:
                 "events": pa.array([u[1] for u in usage.values()], pa.int64()),
             }
         )
-        with self._usage_lock:
-            known = all((account_id, day) in self._usage for account_id in usage)
-        if known:
-            # The day's rows exist (rows in `_usage` were loaded or committed; none are ever
-            # deleted): a plain UPDATE costs a third of the upsert.
-            sql.append(
-                "UPDATE usage SET bytes = usage.bytes + u.bytes, events = usage.events + u.events "
-                "FROM usage_tbl u WHERE usage.account_id = u.account_id AND usage.day = u.day"
-            )
-        else:
-            sql.append(
-                "INSERT INTO usage SELECT * FROM usage_tbl ON CONFLICT (account_id, day) "
-                "DO UPDATE SET bytes = usage.bytes + excluded.bytes, "
-                "events = usage.events + excluded.events"
-            )
+        sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
         sql.append("COMMIT")
         try:
             conn.execute(";\n".join(sql))
@@ -413,6 +401,15 @@ class DuckDBStore:
                     ).fetchone()
                     deleted = int(row[0]) if row else 0
                 conn.execute("DELETE FROM nonces WHERE seen_ns < ?", [nonces_before_ns])
+                # One row per account and day again, instead of one per commit.
+                conn.execute(
+                    "CREATE TEMP TABLE usage_totals AS SELECT account_id, day, "
+                    "sum(bytes)::BIGINT AS bytes, sum(events)::BIGINT AS events "
+                    "FROM ingest_usage GROUP BY account_id, day"
+                )
+                conn.execute("DELETE FROM ingest_usage")
+                conn.execute("INSERT INTO ingest_usage SELECT * FROM usage_totals")
+                conn.execute("DROP TABLE usage_totals")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
