@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import bz2
 import gzip
 import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import lz4.frame
 import pytest
-import zstandard
+from compressors import COMPRESSORS, raw_deflate
 from starlette.exceptions import StarletteDeprecationWarning
 
 from millpond import FixedClock, Settings, create_app
@@ -260,21 +257,7 @@ def test_an_empty_body_stores_nothing_and_says_so(api: Api) -> None:
     assert api.messages() == []
 
 
-def raw_deflate(data: bytes) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
-ENCODINGS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.compress,
-    "deflate": zlib.compress,
-    "zstd": zstandard.ZstdCompressor().compress,
-    "zstandard": zstandard.ZstdCompressor().compress,
-    "bz2": bz2.compress,
-    "lz4": lz4.frame.compress,
-    "identity": bytes,
-    "none": bytes,
-}
+ENCODINGS: dict[str, Callable[[bytes], bytes]] = {**COMPRESSORS, "identity": bytes, "none": bytes}
 
 
 @pytest.mark.parametrize("encoding", list(ENCODINGS))

@@ -15,6 +15,7 @@ from typing import Any
 import lz4.frame
 import pytest
 import zstandard
+from compressors import COMPRESSORS, raw_deflate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,21 +25,6 @@ from millpond.web.decoding import content_length, decompress, read_body
 
 MiB = 1 << 20
 TEXT = b"2026-03-01 12:00:00 INFO hello, world\n" * 500
-
-
-def raw_deflate(data: bytes) -> bytes:
-    c = zlib.compressobj(6, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
-COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.compress,
-    "deflate": zlib.compress,
-    "zstd": zstandard.ZstdCompressor().compress,
-    "zstandard": zstandard.ZstdCompressor().compress,
-    "bz2": bz2.compress,
-    "lz4": lz4.frame.compress,
-}
 
 
 @pytest.mark.parametrize("encoding", list(COMPRESSORS))
