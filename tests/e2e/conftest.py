@@ -222,31 +222,23 @@ class Server:
     def events(
         self, token: str | None = None, *, since_ns: int | None = None, filter: str = ""
     ) -> list[Any]:
-        """Every event from `since_ns` (the data directory's birth) to now, oldest first.
-
-        /api/query has no continuation token yet, so this pages by time: each page starts at
-        the last timestamp seen, skipping the events at that timestamp already returned.
-        """
+        """Every event from `since_ns` (the data directory's birth) to now, oldest first,
+        paged with `continuationToken`."""
         start = self.born_ns if since_ns is None else since_ns
         end = time.time_ns() + 60 * 1_000_000_000
+        params: dict[str, Any] = {
+            "startTime": str(start), "endTime": str(end), "maxCount": MAX_COUNT,
+            "pageMode": "head", "filter": filter,
+        }
         found: list[Any] = []
-        seen_at_start = 0
         while True:
-            response = self.query(
-                token, startTime=str(start), endTime=str(end), maxCount=MAX_COUNT,
-                pageMode="head", filter=filter,
-            )
+            response = self.query(token, **params)
             assert response.status_code == 200, response.text
-            matches = response.json()["matches"]
-            fresh = matches[seen_at_start:]
-            found.extend(fresh)
-            if len(matches) < MAX_COUNT:
+            body = response.json()
+            found.extend(body["matches"])
+            if "continuationToken" not in body:
                 return found
-            last = int(matches[-1]["timestamp"])
-            # The page holds every event from `start` on, in order: those at `last` included.
-            seen_at_start = sum(1 for m in matches if int(m["timestamp"]) == last)
-            assert seen_at_start < MAX_COUNT, "more events share one timestamp than a page holds"
-            start = last
+            params["continuationToken"] = body["continuationToken"]
 
     def messages(
         self, token: str | None = None, *, since_ns: int | None = None, filter: str = ""

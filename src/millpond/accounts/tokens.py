@@ -14,7 +14,7 @@ class Permission(enum.Enum):
     WRITE_LOGS = "write logs (uploadLogs, addEvents)"
     READ_LOGS = "read logs (query, numericQuery, facetQuery, timeseriesQuery, powerQuery)"
     READ_CONFIG = "read configuration files (getFile, listFiles)"
-    WRITE_CONFIG = "write configuration files (putFile)"
+    WRITE_CONFIG = "write configuration (putFile, createTimeseries)"
 
 
 KINDS: dict[str, frozenset[Permission]] = {

@@ -1,6 +1,7 @@
-"""Query: time syntax and filters. Sans-I/O."""
+"""Query: the filter language, its SQL, time syntax, and the query kinds built on them."""
 
-from millpond.query.text import parse_text_filter
+from millpond.query.filter import Node, parse_filter
+from millpond.query.sql import SQL, Scope
 from millpond.query.times import TimeRange, parse_time, time_range
 
-__all__ = ["TimeRange", "parse_text_filter", "parse_time", "time_range"]
+__all__ = ["SQL", "Node", "Scope", "TimeRange", "parse_filter", "parse_time", "time_range"]

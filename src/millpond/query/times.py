@@ -27,8 +27,11 @@ _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def parse_time(value: str | int | float, *, now_ns: int, name: str = "time") -> int:
     """Nanoseconds since the epoch for a time parameter."""
-    if isinstance(value, bool):
-        raise BadParam(f"{name} must be a time, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise BadParam(
+            f"{name} must be a time: a string like '4h' or '2026-03-01T09:00:00-0800', "
+            f"or a number of epoch seconds, not {value!r}"
+        )
     if isinstance(value, float):
         if not math.isfinite(value):
             raise BadParam(f"{name} must be a time, not {value!r}")
@@ -78,12 +81,20 @@ DEFAULT_SPAN_NS = 86_400 * NS
 
 
 def time_range(
-    start: str | int | float | None, end: str | int | float | None, *, now_ns: int
+    start: str | int | float | None,
+    end: str | int | float | None,
+    *,
+    now_ns: int,
+    end_defaults_to_now: bool = False,
 ) -> TimeRange:
-    """The range of a query: start inclusive, end exclusive, 24 hours when a side is missing."""
+    """The range of a query: start inclusive, end exclusive, 24 hours when a side is missing.
+
+    `/api/query` takes the 24 hours after a lone startTime (§3.3); the aggregating queries end
+    a lone startTime now (`end_defaults_to_now`, §3.4–3.5).
+    """
     start_ns = None if _absent(start) else parse_time(start, now_ns=now_ns, name="startTime")  # type: ignore[arg-type]
     end_ns = None if _absent(end) else parse_time(end, now_ns=now_ns, name="endTime")  # type: ignore[arg-type]
-    if start_ns is None and end_ns is None:
+    if end_ns is None and (start_ns is None or end_defaults_to_now):
         end_ns = now_ns
     if start_ns is None:
         assert end_ns is not None

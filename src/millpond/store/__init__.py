@@ -4,10 +4,8 @@ from millpond.store.base import (
     EVENT_SCHEMA,
     AccountRecord,
     EventBatch,
-    EventQuery,
     SessionRecord,
     Store,
-    StoredEvent,
     TokenRecord,
     WriteResult,
 )
@@ -18,11 +16,9 @@ __all__ = [
     "AccountRecord",
     "DuckDBStore",
     "EventBatch",
-    "EventQuery",
     "SessionRecord",
     "Store",
     "StoreLocked",
-    "StoredEvent",
     "TokenRecord",
     "WriteResult",
 ]

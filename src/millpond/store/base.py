@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import concurrent.futures
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
+
+from millpond.query.sql import SQL, Scope
 
 # The columns of one event as the web layer hands them to the store; the store adds `seq`.
 EVENT_SCHEMA = pa.schema(
@@ -74,32 +76,6 @@ class TokenRecord:
     revoked_ns: int | None = None
 
 
-@dataclass(frozen=True)
-class StoredEvent:
-    ts: int
-    seq: int
-    session: str
-    thread: str | None
-    severity: int
-    message: str | None
-    server_host: str | None
-    logfile: str | None
-    parser: str | None
-    attrs: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EventQuery:
-    """A scoped read of events: one account, a time range, message substrings to require."""
-
-    account_id: int
-    start_ns: int
-    end_ns: int
-    limit: int
-    newest_first: bool
-    message_contains: Sequence[str] = ()
-
-
 class Store(Protocol):
     """What millpond needs of a storage backend."""
 
@@ -117,10 +93,17 @@ class Store(Protocol):
         """Bytes committed for an account on a UTC day (days since the epoch)."""
         ...
 
-    def query_events(
-        self, query: EventQuery, timeout: float
-    ) -> tuple[list[StoredEvent], dict[str, dict[str, Any]]]:
-        """Matching events in ascending time order and the fields of their sessions."""
+    dialect: str  # which SQL `millpond.query` compiles for this backend ("duckdb")
+
+    def narrow(self, scope: Scope) -> Scope:
+        """The same scope, possibly with a hint (`Scope.seq`) of where its matches can be."""
+        ...
+
+    def select(self, sql: SQL, timeout: float) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query compiled for this backend's dialect.
+
+        Raises QueryTimeout past `timeout` seconds; never blocks the writer.
+        """
         ...
 
     def create_account(self, name: str, now_ns: int) -> AccountRecord: ...

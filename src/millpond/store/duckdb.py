@@ -22,17 +22,19 @@ import pyarrow as pa
 
 from millpond.clock import Clock, SystemClock
 from millpond.errors import BadParam, QueryTimeout
+from millpond.query.sql import SQL, Scope
 from millpond.settings import Settings
 from millpond.store.base import (
     AccountRecord,
     EventBatch,
-    EventQuery,
     SessionRecord,
-    StoredEvent,
     TokenRecord,
     WriteResult,
 )
+from millpond.store.indexer import SCHEMA as INDEX_SCHEMA
+from millpond.store.indexer import BlockIndexer
 from millpond.store.nonces import RecentNonces, nonce_key
+from millpond.store.textindex import BLOCK_ROWS
 from millpond.store.writer import GroupCommitWriter
 
 log = logging.getLogger("millpond.store")
@@ -85,6 +87,8 @@ class StoreLocked(Exception):
 
 
 class DuckDBStore:
+    dialect = "duckdb"
+
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock | None = None) -> DuckDBStore:
         """The store of a data directory, tuned as the settings say."""
@@ -104,6 +108,8 @@ class DuckDBStore:
         commit_max_rows: int = 100_000,
         checkpoint_threshold: str = CHECKPOINT_THRESHOLD,
         memory_limit: str | None = MEMORY_LIMIT,
+        index_text: bool = True,
+        index_block_rows: int = BLOCK_ROWS,
     ) -> None:
         for size in (checkpoint_threshold, memory_limit):
             if size is not None and not _SIZE.match(size):
@@ -122,6 +128,9 @@ class DuckDBStore:
         self._known_sessions: set[tuple[int, str]] = set()
         self._usage: dict[tuple[int, int], int] = {}
         self._usage_lock = threading.Lock()
+        self._index_text = index_text
+        self._index_block_rows = index_block_rows
+        self._indexer: BlockIndexer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -138,6 +147,7 @@ class DuckDBStore:
         if self._memory_limit is not None:
             conn.execute(f"SET memory_limit = '{self._memory_limit}'")
         conn.execute(_SCHEMA)
+        conn.execute(INDEX_SCHEMA)
         conn.execute(
             "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
             [SCHEMA_VERSION],
@@ -146,8 +156,16 @@ class DuckDBStore:
         self._load_state(conn)
         self._writer = GroupCommitWriter(self, max_rows=self._commit_max_rows)
         self._writer.start()
+        self._indexer = BlockIndexer(
+            conn, lambda: self._next_seq, block_rows=self._index_block_rows
+        )
+        if self._index_text:
+            self._indexer.start()
 
     def close(self) -> None:
+        if self._indexer is not None:
+            self._indexer.stop()
+            self._indexer = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -281,43 +299,24 @@ class DuckDBStore:
 
     # -- reads -------------------------------------------------------------------------------
 
-    def query_events(
-        self, query: EventQuery, timeout: float
-    ) -> tuple[list[StoredEvent], dict[str, dict[str, Any]]]:
-        where = ["account_id = ?", "ts >= ?", "ts < ?"]
-        params: list[Any] = [query.account_id, query.start_ns, query.end_ns]
-        for text in query.message_contains:
-            where.append("strpos(lower(message), ?) > 0")
-            params.append(text.lower())
-        order = "DESC" if query.newest_first else "ASC"
-        sql = (
-            "SELECT ts, seq, session, thread, severity, message, server_host, logfile, parser, "
-            f"attrs FROM events WHERE {' AND '.join(where)} "
-            f"ORDER BY ts {order}, seq {order} LIMIT ?"
-        )
-        params.append(query.limit)
+    @property
+    def indexer(self) -> BlockIndexer:
+        if self._indexer is None:
+            raise RuntimeError("the store is not open")
+        return self._indexer
+
+    def narrow(self, scope: Scope) -> Scope:
+        """The scope limited, through the trigram index, to blocks that may match its text."""
+        return self.indexer.narrow(scope)
+
+    def select(self, sql: SQL, timeout: float) -> list[tuple[Any, ...]]:
+        """Run a read-only query built by `millpond.query` on a cursor of its own.
+
+        Past `timeout` seconds DuckDB is interrupted and QueryTimeout raised. A regular
+        expression RE2 cannot compile is the user's error, reported as BadParam.
+        """
         with self.conn.cursor() as cur:
-            rows = _run_with_timeout(cur, sql, params, timeout)
-            events = [
-                StoredEvent(
-                    ts=r[0], seq=r[1], session=r[2], thread=r[3], severity=r[4], message=r[5],
-                    server_host=r[6], logfile=r[7], parser=r[8],
-                    attrs=orjson.loads(r[9]) if r[9] else {},
-                )
-                for r in rows
-            ]
-            if query.newest_first:
-                events.reverse()
-            session_ids = sorted({e.session for e in events if e.session})
-            sessions: dict[str, dict[str, Any]] = {}
-            if session_ids:
-                for sid, fields in cur.execute(
-                    "SELECT session, fields FROM sessions WHERE account_id = ? "
-                    "AND list_contains(?, session)",
-                    [query.account_id, session_ids],
-                ).fetchall():
-                    sessions[sid] = orjson.loads(fields)
-        return events, sessions
+            return _run_with_timeout(cur, sql.text, list(sql.params), timeout)
 
     # -- accounts and tokens (writes go through the writer thread) ----------------------------
 
@@ -401,6 +400,8 @@ class DuckDBStore:
                     ).fetchone()
                     deleted = int(row[0]) if row else 0
                 conn.execute("DELETE FROM nonces WHERE seen_ns < ?", [nonces_before_ns])
+                if events_before_ns is not None:
+                    self.indexer.expire(conn, events_before_ns)
                 # One row per account and day again, instead of one per commit.
                 conn.execute(
                     "CREATE TEMP TABLE usage_totals AS SELECT account_id, day, "
@@ -436,11 +437,28 @@ def _sessions_table(sessions: Any, now_ns: int) -> pa.Table:
 
 def _run_with_timeout(
     cur: duckdb.DuckDBPyConnection, sql: str, params: list[Any], timeout: float
-) -> list[Any]:
+) -> list[tuple[Any, ...]]:
     timer = threading.Timer(timeout, cur.interrupt)
     timer.start()
     try:
         return cur.execute(sql, params).fetchall()
+    except duckdb.InvalidInputException as exc:
+        text = str(exc).removeprefix("Invalid Input Error: ")
+        if "regexp_matches" in sql:
+            raise BadParam(
+                f"a regular expression in the filter is not valid ({text}); millpond uses "
+                "RE2 syntax: no backreferences or lookaround"
+            ) from None
+        raise
+    except (duckdb.OutOfRangeException, duckdb.ConversionException) as exc:
+        raise BadParam(
+            f"a value in the query is out of range ({exc}); use smaller numbers or a "
+            "narrower filter"
+        ) from None
+    except duckdb.BinderException as exc:
+        if "expression depth" not in str(exc):
+            raise
+        raise BadParam("the query is nested too deeply; simplify it") from None
     except duckdb.InterruptException:
         raise QueryTimeout(
             f"the query ran past the {timeout:g} s limit and was cancelled; "

@@ -23,7 +23,9 @@ from millpond.settings import Settings
 from millpond.store import DuckDBStore
 from millpond.store.base import Store
 from millpond.web.context import Context
-from millpond.web.query import query
+from millpond.web.numeric import create_timeseries, numeric_query, timeseries_query
+from millpond.web.powerquery import power_query
+from millpond.web.query import facet_query, query
 from millpond.web.responses import error_response, json_response, wants_always200
 from millpond.web.uploadlogs import UploadLogs
 
@@ -116,6 +118,11 @@ def create_app(
         Route("/api/uploadLogs", upload_logs, methods=None),
         Route("/uploadLogs", upload_logs, methods=None),
         Route("/api/query", query, methods=["GET", "POST"]),
+        Route("/api/facetQuery", facet_query, methods=["GET", "POST"]),
+        Route("/api/numericQuery", numeric_query, methods=["GET", "POST"]),
+        Route("/api/timeseriesQuery", timeseries_query, methods=["GET", "POST"]),
+        Route("/api/createTimeseries", create_timeseries, methods=["POST"]),
+        Route("/api/powerQuery", power_query, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
     app = _App(

@@ -1,8 +1,9 @@
-"""`/api/query` (spec §3.3), GET and POST. The filter is the text subset of query/text.py."""
+"""`/api/query` and `/api/facetQuery` (spec §3.3, §3.5), GET and POST, and their parameters."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -12,15 +13,24 @@ from starlette.responses import Response
 
 from millpond.accounts import Permission
 from millpond.errors import BadParam
-from millpond.query import parse_text_filter, time_range
-from millpond.store.base import EventQuery, StoredEvent
+from millpond.query import TimeRange, time_range
+from millpond.query.filter import Node, parse_filter
+from millpond.query.search import (
+    Event,
+    Page,
+    decode_token,
+    encode_token,
+    facet,
+    query_fingerprint,
+    search,
+)
+from millpond.query.sql import Scope
 from millpond.web.auth import bearer_token
 from millpond.web.context import Context
 from millpond.web.responses import json_response
 
 MAX_COUNT = 5000
 DEFAULT_COUNT = 100
-BUILT_INS = ("timestamp", "message", "severity", "session", "thread")
 
 
 async def request_params(request: Request) -> dict[str, Any]:
@@ -47,7 +57,7 @@ def request_token(request: Request, params: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _int_param(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
+def int_param(params: dict[str, Any], name: str, default: int, low: int, high: int) -> int:
     value = params.get(name)
     if value is None:
         return default
@@ -66,61 +76,141 @@ def _int_param(params: dict[str, Any], name: str, default: int, low: int, high: 
     return number
 
 
+def filter_param(params: dict[str, Any], name: str = "filter") -> Node | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadParam(f"{name} must be a string in the filter language, not {value!r}")
+    try:
+        return parse_filter(value)
+    except BadParam as exc:
+        raise BadParam(f"{name}: {exc.message}") from None
+
+
+def str_param(params: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = params.get(name)
+    if value is None:
+        if required:
+            raise BadParam(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise BadParam(f"{name} must be a string, not {value!r}")
+    return value
+
+
+def span_param(
+    params: dict[str, Any], now_ns: int, *, end_defaults_to_now: bool = False
+) -> TimeRange:
+    """The query's [startTime, endTime), by the defaults of `time_range`."""
+    return time_range(
+        params.get("startTime"), params.get("endTime"), now_ns=now_ns,
+        end_defaults_to_now=end_defaults_to_now,
+    )
+
+
+async def timed(run: Any, *args: Any) -> tuple[Any, dict[str, int]]:
+    """Run a blocking query on a worker thread: its result, and `executionTime`/`cpuUsage`."""
+    started = time.perf_counter()
+    result, cpu = await run_in_threadpool(_with_cpu, run, *args)
+    return result, {
+        "executionTime": int((time.perf_counter() - started) * 1000),
+        "cpuUsage": cpu,
+    }
+
+
+def _with_cpu(run: Any, *args: Any) -> tuple[Any, int]:
+    # DuckDB works on threads of its own; process time counts theirs as well.
+    cpu_started = time.process_time()
+    result = run(*args)
+    return result, int((time.process_time() - cpu_started) * 1000)
+
+
 async def query(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
-    started = time.perf_counter()
     params = await request_params(request)
     principal = ctx.registry.authenticate(request_token(request, params), Permission.READ_LOGS)
 
-    filter_text = params.get("filter", "")
-    if not isinstance(filter_text, str):
-        raise BadParam("filter must be a string")
-    terms = parse_text_filter(filter_text)
-    span = time_range(params.get("startTime"), params.get("endTime"), now_ns=ctx.clock.now_ns())
-    max_count = _int_param(params, "maxCount", DEFAULT_COUNT, 1, MAX_COUNT)
+    node = filter_param(params)
+    max_count = int_param(params, "maxCount", DEFAULT_COUNT, 1, MAX_COUNT)
     default_mode = "head" if params.get("startTime") is not None else "tail"
     page_mode = params.get("pageMode") or default_mode
     if page_mode not in ("head", "tail"):
         raise BadParam(f"pageMode must be 'head' or 'tail', not {page_mode!r}")
     columns = _columns(params.get("columns"))
-
-    event_query = EventQuery(
-        account_id=principal.account_id,
-        start_ns=span.start_ns,
-        end_ns=span.end_ns,
-        limit=max_count,
-        newest_first=page_mode == "tail",
-        message_contains=terms,
+    fingerprint = query_fingerprint(
+        principal.account_id,
+        [str(node), params.get("startTime"), params.get("endTime"), page_mode],
     )
-    cpu_started = time.process_time()
-    events, sessions = await run_in_threadpool(
-        ctx.store.query_events, event_query, ctx.settings.query_timeout_seconds
+    token = str_param(params, "continuationToken")
+    if token is not None:
+        page = decode_token(token, fingerprint)
+    else:
+        span = span_param(params, ctx.clock.now_ns())
+        page = Page(span.start_ns, span.end_ns, newest_first=page_mode == "tail")
+    scope = Scope(principal.account_id, page.start_ns, page.end_ns, node)
+    (events, sessions), timing = await timed(
+        search, ctx.store, scope, page, max_count, ctx.settings.query_timeout_seconds
     )
-    cpu_ms = int((time.process_time() - cpu_started) * 1000)
-    body = {
+    body: dict[str, Any] = {
         "status": "success",
-        "matches": [_match(e, columns) for e in events],
-        "sessions": {sid: {**fields, "session": sid} for sid, fields in sessions.items()},
-        "executionTime": int((time.perf_counter() - started) * 1000),
-        "cpuUsage": cpu_ms,
+        "matches": [_match(e, sessions.get(e.session, {}), columns) for e in events],
+        "sessions": sessions,
+        **timing,
     }
+    if len(events) == max_count:
+        # A full page: more may follow, past the last event read in this direction.
+        edge = events[0] if page.newest_first else events[-1]
+        body["continuationToken"] = encode_token(
+            Page(page.start_ns, page.end_ns, page.newest_first, (edge.ts, edge.seq)),
+            fingerprint,
+        )
     return json_response(body)
+
+
+MAX_FACET_COUNT = 1000
+
+
+async def facet_query(request: Request) -> Response:
+    ctx: Context = request.app.state.ctx
+    params = await request_params(request)
+    principal = ctx.registry.authenticate(request_token(request, params), Permission.READ_LOGS)
+    node = filter_param(params)
+    name = str_param(params, "field", required=True)
+    assert name is not None
+    if name.startswith("$"):
+        name = name[1:]
+    max_count = int_param(params, "maxCount", DEFAULT_COUNT, 1, MAX_FACET_COUNT)
+    span = span_param(params, ctx.clock.now_ns(), end_defaults_to_now=True)
+    scope = Scope(principal.account_id, span.start_ns, span.end_ns, node)
+    (values, total), timing = await timed(
+        facet, ctx.store, scope, name, max_count, ctx.settings.query_timeout_seconds
+    )
+    return json_response(
+        {
+            "status": "success",
+            "values": [{"value": v, "count": c} for v, c in values],
+            "matchCount": total,
+            **timing,
+        }
+    )
 
 
 def _columns(value: Any) -> list[str] | None:
     if value is None:
         return None
     names = value if isinstance(value, list) else str(value).split(",")
-    cleaned = [str(n).strip() for n in names if str(n).strip()]
+    cleaned = [str(n).strip().removeprefix("$") for n in names if str(n).strip()]
     return cleaned or None
 
 
-def _match(event: StoredEvent, columns: list[str] | None) -> dict[str, Any]:
-    attributes: dict[str, Any] = dict(event.attrs)
-    if event.logfile is not None:
-        attributes.setdefault("logfile", event.logfile)
-    if event.parser is not None:
-        attributes.setdefault("parser", event.parser)
+# Keys of a match itself; every other column is looked up as a field into `attributes`.
+_MATCH_KEYS = ("timestamp", "message", "severity", "session", "thread")
+
+
+def _match(
+    event: Event, session: Mapping[str, Any], columns: list[str] | None
+) -> dict[str, Any]:
     match: dict[str, Any] = {
         "timestamp": str(event.ts),
         "message": event.message or "",
@@ -128,9 +218,27 @@ def _match(event: StoredEvent, columns: list[str] | None) -> dict[str, Any]:
         "session": event.session or "",
         "thread": event.thread or "",
     }
-    if columns is not None:
-        wanted = set(columns)
-        match = {k: v for k, v in match.items() if k in wanted}
-        attributes = {k: v for k, v in attributes.items() if k in wanted}
+    if columns is None:
+        attributes: dict[str, Any] = dict(event.attrs)
+        if event.logfile is not None:
+            attributes.setdefault("logfile", event.logfile)
+        if event.parser is not None:
+            attributes.setdefault("parser", event.parser)
+        match["attributes"] = attributes
+        return match
+    wanted = set(columns)
+    match = {k: v for k, v in match.items() if k in wanted}
+    special = {"serverHost": event.server_host, "logfile": event.logfile,
+               "parser": event.parser}
+    attributes = {}
+    for name in columns:
+        if name in _MATCH_KEYS:
+            continue
+        if name in event.attrs:
+            attributes[name] = event.attrs[name]
+        elif special.get(name) is not None:
+            attributes[name] = special[name]
+        elif name in session and name != "session":
+            attributes[name] = session[name]
     match["attributes"] = attributes
     return match

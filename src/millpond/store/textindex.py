@@ -1,0 +1,99 @@
+"""A trigram Bloom filter per block of events, so a search for rare text skips most of the data.
+
+Text search is a case-insensitive *substring* match, so word tokens cannot prune it (`ebra`
+occurs in `zebra`); trigrams can: every trigram of a term occurs in any message that contains
+the term. For each block of `BLOCK_ROWS` consecutive events (by `seq`) the indexer hashes every
+byte trigram of the messages, ASCII letters folded to lower case, into a 2^17-bit filter
+(16 KiB, about 2% of the text it covers). A query for `zebracorn` then reads only the blocks
+whose filter has all the term's trigrams, and brute-force scans the events not indexed yet.
+
+A filter can say "maybe" wrongly, never "no" wrongly — with one exception: a term whose only
+occurrences spell an ASCII letter as a non-ASCII character that lowers to it (the Kelvin sign
+U+212A for `k`, U+0130 for `i`) can be missed. Trigrams with non-ASCII bytes are never used to
+prune, so terms in other scripts are found (their ASCII trigrams, if any, still prune).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+BLOCK_ROWS = 8192
+_LOG_BITS = 17
+BLOOM_BYTES = (1 << _LOG_BITS) // 8
+_MULTIPLIER = np.uint32(2654435761)  # Knuth's multiplicative hash
+_LOWER = np.arange(256, dtype=np.uint8)
+_LOWER[ord("A") : ord("Z") + 1] += 32
+# Narrowing a scan to more ranges than this costs about what it saves.
+MAX_RANGES = 64
+MAX_FRACTION = 0.25
+
+
+def _hash(trigrams: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    hashed = trigrams * _MULTIPLIER
+    hashed >>= np.uint32(32 - _LOG_BITS)
+    return hashed
+
+
+def bloom_of(messages: pa.Array | pa.ChunkedArray) -> bytes:
+    """The filter of a block: every byte trigram of every message, ASCII lower-cased."""
+    if isinstance(messages, pa.ChunkedArray):
+        messages = messages.combine_chunks()
+    if pa.types.is_large_string(messages.type):
+        offset_type: type[np.integer[Any]] = np.int64
+    else:
+        messages = messages.cast(pa.string())
+        offset_type = np.int32
+    buffers = messages.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[
+        messages.offset : messages.offset + len(messages) + 1
+    ]
+    bits = np.zeros(1 << _LOG_BITS, dtype=np.bool_)
+    if len(messages) and buffers[2] is not None:
+        start, end = int(offsets[0]), int(offsets[-1])
+        data = np.frombuffer(buffers[2], dtype=np.uint8)[start:end]
+        # Lower-cased text plus 3 bytes of padding, read as overlapping little-endian words:
+        # the low 24 bits of the word at byte i are the trigram starting there. Trigrams that
+        # span two messages only add harmless "maybe"s.
+        lowered = np.zeros(len(data) + 3, dtype=np.uint8)
+        np.take(_LOWER, data, out=lowered[: len(data)])
+        words = np.ndarray(shape=(len(data),), dtype="<u4", buffer=lowered, strides=(1,))
+        bits[_hash(words & np.uint32(0xFFFFFF))] = True
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def term_bits(term: str) -> npt.NDArray[np.uint32] | None:
+    """Bit positions a block must have set to possibly contain `term`; None if unprunable."""
+    raw = term.encode("utf-8", "surrogatepass")
+    data = np.frombuffer(raw, dtype=np.uint8)
+    if len(data) < 3:
+        return None
+    lowered: npt.NDArray[np.uint32] = _LOWER[data].astype(np.uint32)
+    trigrams = lowered[:-2] | (lowered[1:-1] << np.uint32(8)) | (lowered[2:] << np.uint32(16))
+    ascii_only = (data[:-2] < 0x80) & (data[1:-1] < 0x80) & (data[2:] < 0x80)
+    if not ascii_only.any():
+        return None
+    return np.unique(_hash(trigrams[ascii_only]))
+
+
+def matching_blocks(
+    blooms: npt.NDArray[np.uint8], bits: npt.NDArray[np.uint32]
+) -> npt.NDArray[np.bool_]:
+    """For blooms shaped (blocks, BLOOM_BYTES): which blocks have every one of `bits`."""
+    columns = blooms[:, bits >> 3]
+    masks = (np.uint8(1) << (bits & 7).astype(np.uint8)).astype(np.uint8)
+    return np.all((columns & masks) != 0, axis=1)  # type: ignore[no-any-return]
+
+
+def merge_ranges(blocks: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted inclusive seq ranges with adjacent or overlapping ones merged."""
+    ranges: list[tuple[int, int]] = []
+    for lo, hi in blocks:
+        if ranges and ranges[-1][1] + 1 >= lo:
+            ranges[-1] = (ranges[-1][0], max(ranges[-1][1], hi))
+        else:
+            ranges.append((lo, hi))
+    return ranges

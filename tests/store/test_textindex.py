@@ -1,0 +1,145 @@
+"""The trigram index: it may say "maybe" wrongly, never "no"; searches give the same answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_duckdb_store import NOW, batch, write
+
+from millpond.clock import FixedClock
+from millpond.query import SQL, Scope, parse_filter
+from millpond.query.search import Page, search
+from millpond.query.sql import scope_sql
+from millpond.store import DuckDBStore
+from millpond.store.textindex import BLOOM_BYTES, bloom_of, matching_blocks, term_bits
+
+
+def maybe_contains(messages: list[str], term: str) -> bool:
+    bits = term_bits(term)
+    if bits is None:
+        return True
+    matrix = np.frombuffer(bloom_of(pa.array(messages)), dtype=np.uint8).reshape(1, BLOOM_BYTES)
+    return bool(matching_blocks(matrix, bits)[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    messages=st.lists(st.text(min_size=0, max_size=80), min_size=1, max_size=20),
+    data=st.data(),
+)
+def test_every_substring_of_a_message_is_maybe_in_its_block(
+    messages: list[str], data: st.DataObject
+) -> None:
+    message = data.draw(st.sampled_from(messages))
+    start = data.draw(st.integers(0, len(message)))
+    end = data.draw(st.integers(start, len(message)))
+    term = message[start:end]
+    # Text search ignores case: the term may be written in any case.
+    for variant in (term, term.upper(), term.lower(), term.swapcase()):
+        if variant.lower() in message.lower():
+            assert maybe_contains(messages, variant)
+
+
+def test_a_term_absent_from_a_block_is_usually_ruled_out() -> None:
+    messages = [f"GET /api/item/{i} 200 user{i % 50}" for i in range(8192)]
+    assert maybe_contains(messages, "/API/ITEM/81")
+    absent = ["zebracorn", "kernel panic", "segfault at 0", "OutOfMemoryError"]
+    assert not any(maybe_contains(messages, t) for t in absent)
+
+
+@pytest.mark.parametrize("term", ["", "ab", "é", "日本"])
+def test_terms_too_short_or_without_ascii_trigrams_do_not_prune(term: str) -> None:
+    assert term_bits(term) is None
+
+
+RARE = "zebracorn"
+
+
+@pytest.fixture
+def indexed(tmp_path: Path) -> DuckDBStore:
+    store = DuckDBStore(
+        tmp_path / "db.duckdb", clock=FixedClock(NOW), index_text=False, index_block_rows=100
+    )
+    store.open()
+    for block in range(10):
+        lines = [f"block {block} line {i} GET /index.html status=200" for i in range(100)]
+        if block == 3:
+            lines[42] = f"block 3 the {RARE.upper()} was here"
+        if block == 7:
+            lines[7] = f"a {RARE}-like thing in block 7"
+        ts = [NOW + block * 1000 + i for i in range(100)]
+        write(store, batch(1, ts, lines))
+    # 30 more events: the unindexed tail, which every search still scans.
+    tail = [f"tail {RARE} {i}" for i in range(30)]
+    write(store, batch(1, [NOW + 20_000 + i for i in range(30)], tail))
+    assert store.indexer.index_pending() == 10
+    return store
+
+
+def test_a_rare_term_narrows_the_scan_to_its_blocks_and_the_unindexed_tail(
+    indexed: DuckDBStore,
+) -> None:
+    scope = Scope(1, NOW, NOW + 10**12, parse_filter(RARE))
+    narrowed = indexed.narrow(scope)
+    assert narrowed.seq is not None
+    assert narrowed.seq.after == 1000
+    covered = {seq // 100 for lo, hi in narrowed.seq.ranges for seq in range(lo, hi + 1)}
+    assert {3, 7} <= covered and len(covered) <= 4
+    indexed.close()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        RARE,
+        f'"{RARE.upper()}"',
+        f"{RARE} block",
+        f"{RARE} or nothing-like-this",
+        f"message contains '{RARE}'",
+        f"message contains:matchcase '{RARE}'",
+        "GET",
+        "no such text anywhere",
+        f"not {RARE}",
+        f"{RARE} and status",
+    ],
+)
+def test_narrowed_searches_find_exactly_what_a_full_scan_finds(
+    indexed: DuckDBStore, text: str
+) -> None:
+    scope = Scope(1, NOW, NOW + 10**12, parse_filter(text))
+    narrowed = indexed.narrow(scope)
+    count = SQL("SELECT count(*) FROM ")
+    assert indexed.select(count + scope_sql(narrowed), 30) == indexed.select(
+        count + scope_sql(scope), 30
+    )
+    for newest_first in (False, True):
+        page = Page(scope.start_ns, scope.end_ns, newest_first)
+        found, _ = search(indexed, scope, page, 1000, 30)
+        plain = indexed.select(
+            SQL("SELECT e.seq FROM ") + scope_sql(scope) + SQL(" ORDER BY e.seq"), 30
+        )
+        assert [e.seq for e in found] == [r[0] for r in plain]
+    indexed.close()
+
+
+def test_the_index_resumes_after_a_restart_and_follows_retention(tmp_path: Path) -> None:
+    path = tmp_path / "db.duckdb"
+    store = DuckDBStore(path, clock=FixedClock(NOW), index_text=False, index_block_rows=10)
+    store.open()
+    write(store, batch(1, [NOW + i for i in range(25)]))
+    assert store.indexer.index_pending() == 2
+    store.close()
+    store = DuckDBStore(path, clock=FixedClock(NOW), index_text=False, index_block_rows=10)
+    store.open()
+    assert store.indexer.indexed_upto == 20
+    write(store, batch(1, [NOW + 100 + i for i in range(5)]))
+    assert store.indexer.index_pending() == 1
+    store.expire(NOW + 15, NOW)
+    rows = store.select(SQL("SELECT lo_seq FROM message_blooms ORDER BY lo_seq"), 30)
+    assert rows == [(10,), (20,)]
+    store.close()
