@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import click
+import httpx
 import orjson
 
+from millpond import render
 from millpond.admin import open_admin
+from millpond.client import DEFAULT_URL, QueryClient, follow
+from millpond.clock import Clock, SystemClock
 from millpond.errors import MillpondError
+from millpond.query.times import parse_time
 from millpond.settings import SETTINGS, Setting, from_env
 from millpond.settings import Settings as _Settings
 
@@ -160,6 +169,235 @@ def account_list(as_json: bool, data_dir: str | None) -> None:
         click.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
     else:
         _print_table(rows, ["id", "name", "created"])
+
+
+# -- searching a running server ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What the query commands touch outside the process. Tests pass their own: main(obj=…)."""
+
+    transport: httpx.BaseTransport | None = None  # None: the network
+    sleep: Callable[[float], None] = time.sleep
+    clock: Clock = field(default_factory=SystemClock)
+    tz: dt.tzinfo | None = None  # None: the local time zone
+    terminal: bool | None = None  # whether stdout is a terminal; None: ask it
+
+
+@dataclass(frozen=True)
+class _Remote:
+    """The options every query command shares, resolved."""
+
+    runtime: Runtime
+    url: str
+    token: str | None
+    output: str
+    color: bool
+
+    def client(self) -> QueryClient:
+        return QueryClient(self.url, self.token, transport=self.runtime.transport)
+
+    def echo(self, lines: Iterable[str], header: str | None = None) -> None:
+        """Print `lines`, after `header` — which waits for the first answer, so that a request
+        that fails prints nothing on stdout."""
+        for line in lines:
+            if header is not None:
+                click.echo(header, color=self.color)
+                header = None
+            click.echo(line, color=self.color)
+        if header is not None:
+            click.echo(header, color=self.color)
+
+
+def _remote_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--url, --token, --output and --color, handed to the command as one `remote` argument."""
+
+    def command(
+        *args: Any, url: str, token: str | None, output: str, color: str, **kwargs: Any
+    ) -> Any:
+        runtime = click.get_current_context().find_object(Runtime) or Runtime()
+        terminal = sys.stdout.isatty() if runtime.terminal is None else runtime.terminal
+        # NO_COLOR (https://no-color.org) is a convention of terminal programs, not a millpond
+        # setting, so it is read here rather than in settings.py.
+        use_color = render.use_color(color, isatty=terminal, no_color=os.environ.get("NO_COLOR"))
+        remote = _Remote(runtime, url, token, output, use_color)
+        return fn(*args, remote=remote, **kwargs)
+
+    command.__name__ = fn.__name__
+    command.__doc__ = fn.__doc__
+    options = [
+        click.option(
+            "--url", default=DEFAULT_URL, show_default=True, envvar="MILLPOND_URL",
+            show_envvar=True, help="Where the millpond server listens.",
+        ),
+        click.option(
+            "--token", default=None, envvar="MILLPOND_TOKEN", show_envvar=True,
+            help="A read-logs (or read-config / write-config) API token.",
+        ),
+        click.option(
+            "--output", "-o", type=click.Choice(render.OUTPUTS), default="text",
+            show_default=True, help="How to print the answer.",
+        ),
+        click.option(
+            "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+            show_default=True,
+            help="Colour text output: auto = on a terminal, unless NO_COLOR is set.",
+        ),
+    ]
+    wrapped: Callable[..., Any] = command
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped
+
+
+_filter_argument = click.argument("filter_text", metavar="[FILTER]", required=False, default="")
+_START_HELP = "Start of the range: 10m, 4h, 7d, epoch s/ms/ns or ISO-8601"
+_end_option = click.option(
+    "--end", default=None, help="End of the range, same forms as --start [default: now]."
+)
+
+
+def _columns(value: str | None) -> tuple[str, ...]:
+    return tuple(c.strip() for c in (value or "").split(",") if c.strip())
+
+
+@main.command()
+@_filter_argument
+@click.option("--start", default="1h", show_default=True, help=_START_HELP + ".")
+@_end_option
+@click.option(
+    "--count", type=click.IntRange(min=1), default=100, show_default=True,
+    help="How many matches; past 5000 they are fetched page by page.",
+)
+@click.option(
+    "--columns", default=None,
+    help="Comma-separated fields to show as well (JSON output: only these).",
+)
+@click.option(
+    "--mode", type=click.Choice(["head", "tail"]), default="tail", show_default=True,
+    help="tail: the newest matches of the range; head: the oldest. Printed oldest first.",
+)
+@_remote_options
+def query(
+    filter_text: str, start: str, end: str | None, count: int, columns: str | None,
+    mode: str, remote: _Remote,
+) -> None:
+    """Print the events that match FILTER (all events when it is left out).
+
+    \b
+    millpond query 'error' --start 4h
+    millpond query '$serverHost == "web-1" status >= 500' --columns status,path -o csv
+    """
+    wanted = _columns(columns)
+    fmt = render.MatchFormat(remote.output, wanted, remote.color, remote.runtime.tz)
+    with remote.client() as client:
+        matches = client.search(
+            count, filter=filter_text, start=start, end=end, page_mode=mode,
+            columns=render.request_columns(remote.output, wanted),
+        )
+        remote.echo((fmt.line(m, sessions) for m, sessions in matches), fmt.header())
+
+
+@main.command()
+@_filter_argument
+@click.option(
+    "--start", default="10m", show_default=True, help=_START_HELP + ", for the first poll."
+)
+@click.option(
+    "--interval", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
+    help="Seconds between polls.",
+)
+@_remote_options
+def tail(filter_text: str, start: str, interval: float, remote: _Remote) -> None:
+    """Print matching events as they arrive, until Ctrl-C.
+
+    \b
+    millpond tail
+    millpond tail 'error or warning' --start 1h
+    """
+    fmt = render.MatchFormat(remote.output, (), remote.color, remote.runtime.tz)
+    try:
+        with remote.client() as client:
+            arriving = follow(
+                client, filter=filter_text, start=start, interval=interval,
+                sleep=remote.runtime.sleep,
+            )
+            remote.echo((fmt.line(m, sessions) for m, sessions in arriving), fmt.header())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a tail ends
+
+
+@main.command()
+@click.argument("field_name", metavar="FIELD")
+@_filter_argument
+@click.option("--start", default="1h", show_default=True, help=_START_HELP + ".")
+@_end_option
+@click.option(
+    "--count", type=click.IntRange(1, 1000), default=20, show_default=True,
+    help="How many of the most common values.",
+)
+@_remote_options
+def facet(
+    field_name: str, filter_text: str, start: str, end: str | None, count: int, remote: _Remote
+) -> None:
+    """Print the most common values of FIELD among the events that match FILTER.
+
+    \b
+    millpond facet serverHost
+    millpond facet status 'path contains "/api/"' --start 1d
+    """
+    with remote.client() as client:
+        answer = client.facet(
+            field_name, filter=filter_text, start=start, end=end, max_count=count
+        )
+    remote.echo(render.facet_lines(answer, remote.output, color=remote.color))
+
+
+@main.command()
+@click.argument("function")
+@_filter_argument
+@click.option("--start", default="1h", show_default=True, help=_START_HELP + ".")
+@_end_option
+@click.option(
+    "--buckets", type=click.IntRange(1, 5000), default=60, show_default=True,
+    help="How many equal time slices to split the range into.",
+)
+@_remote_options
+def numeric(
+    function: str, filter_text: str, start: str, end: str | None, buckets: int,
+    remote: _Remote,
+) -> None:
+    """Print FUNCTION (count, rate, mean(f), p99(f), …) over time, with a chart.
+
+    \b
+    millpond numeric count 'error' --start 1d --buckets 24
+    millpond numeric 'p99(latency)' '$serverHost == "web-1"'
+    """
+    with remote.client() as client:
+        answer = client.numeric(
+            function, filter=filter_text, start=start, end=end, buckets=buckets
+        )
+    values: list[Any] = answer.get("values") or []
+    starts = _bucket_starts(start, end, len(values), remote.runtime.clock)
+    remote.echo(
+        render.numeric_lines(
+            values, starts, remote.output, color=remote.color, tz=remote.runtime.tz
+        )
+    )
+
+
+def _bucket_starts(start: str, end: str | None, buckets: int, clock: Clock) -> list[int] | None:
+    """When each bucket began, by this machine's clock; None if the times do not parse here."""
+    if buckets == 0:
+        return None
+    now = clock.now_ns()
+    try:
+        start_ns = parse_time(start, now_ns=now, name="--start")
+        end_ns = now if end is None else parse_time(end, now_ns=now, name="--end")
+    except MillpondError:
+        return None
+    return render.bucket_starts(start_ns, end_ns, buckets)
 
 
 if __name__ == "__main__":
