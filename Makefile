@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test lint bench bench-ingest bench-query clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,15 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-bench: $(TEST_STAMP)
+# `make bench` runs both; BENCH_QUERY_ARGS passes options to the search benchmark, e.g.
+# `make bench-query BENCH_QUERY_ARGS="--keep /var/tmp/millpond-10m"` to load 10M events once.
+bench: bench-ingest bench-query
+
+bench-ingest: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run.py
+
+bench-query: $(TEST_STAMP)
+	$(BIN)/python benchmarks/query_bench.py $(BENCH_QUERY_ARGS)
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
