@@ -16,8 +16,10 @@
    range of every query is the load's: [start of upload, end of upload + 1 s), so data
    ingested later (step 3) adds no work to them.
 
-   The scan rate is raw bytes / the median time of `scan_rate`, a count of `!"<absent term>"`:
-   a negated term cannot be answered from the text index, so every message is read. A count
+   The scan rate is raw bytes / the median time of `scan_rate`, a count of `!yqzxv` (letters
+   that occur nowhere): a negated term cannot be answered from the text index, so every
+   message is read, and a term of letters only cannot be pre-checked with a cheap
+   case-sensitive `contains` either, so it is the slowest kind of text search. A count
    of the absent term itself (`absent_count`, `absent_query`) is reported too, but the index
    may rule out every block of it without reading a message.
 3. **Ingest under queries.** `wrk` with `upload.lua` (like `run.py`'s bulk scenario: 1,000-line
@@ -84,6 +86,7 @@ ingest_bench = _sibling("run")  # free_port, proc_status, cpu_seconds, wrk, mach
 COMMON_TERM = "GET"
 RARE_TERM = "zebracorn-7731"
 ABSENT_TERM: str = gen_events.ABSENT_TERM
+SCAN_TERM = ABSENT_TERM.split("-")[0]  # letters only: the regular-expression path
 
 # The issue's targets.
 TARGET_NEWEST_MS = 300.0
@@ -532,9 +535,9 @@ def make_queries(meta: dict[str, Any]) -> list[Query]:
               {**window, "filter": COMMON_TERM, "function": "rate", "buckets": 60},
               rate_is(common, 60)),
         # A negated term cannot be answered from the trigram index: every message is read.
-        Query("scan_rate", f"numericQuery count of !{absent}: brute force, every message "
+        Query("scan_rate", f"numericQuery count of !{SCAN_TERM}: brute force, every message "
               "read", "/api/numericQuery",
-              {**window, "filter": f"!{absent}", "function": "count", "buckets": 1},
+              {**window, "filter": f"!{SCAN_TERM}", "function": "count", "buckets": 1},
               count_is(events, 1), scan=True),
         # A term that occurs nowhere: the index may rule out every block.
         Query("absent_count", f"numericQuery count of {absent} (occurs nowhere)",

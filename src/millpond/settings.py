@@ -65,6 +65,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Write-ahead-log size at which DuckDB folds it into the database file."),
     Setting("query_timeout_seconds", 30.0, float,
             "A query running longer than this is cancelled."),
+    Setting("query_nice", 10, int,
+            "How far below ingestion queries run in CPU priority (Linux nice steps, 0-19; "
+            "0: equal). Idle cores still run queries at full speed."),
     Setting("log_level", "info", str, "Server log level: debug, info, warning or error."),
 )
 
@@ -89,6 +92,7 @@ class Settings:
     memory_limit: str = "80MB"
     checkpoint_threshold: str = "64MB"
     query_timeout_seconds: float = 30.0
+    query_nice: int = 10
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -99,6 +103,8 @@ class Settings:
         for name in ("max_body_bytes", "max_line_bytes", "commit_max_rows"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if not 0 <= self.query_nice <= 19:
+            raise ValueError("query_nice must be from 0 to 19")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ValueError("log_level must be one of debug, info, warning, error")
 

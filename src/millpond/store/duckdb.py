@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from millpond.clock import Clock, SystemClock
 from millpond.errors import BadParam, QueryTimeout
+from millpond.priority import lower_new_threads
 from millpond.query.sql import SQL, Scope
 from millpond.settings import Settings
 from millpond.store.base import (
@@ -98,6 +99,7 @@ class DuckDBStore:
             commit_max_rows=settings.commit_max_rows,
             checkpoint_threshold=settings.checkpoint_threshold,
             memory_limit=settings.memory_limit,
+            worker_nice=settings.query_nice,
         )
 
     def __init__(
@@ -110,6 +112,7 @@ class DuckDBStore:
         memory_limit: str | None = MEMORY_LIMIT,
         index_text: bool = True,
         index_block_rows: int = BLOCK_ROWS,
+        worker_nice: int = 0,
     ) -> None:
         for size in (checkpoint_threshold, memory_limit):
             if size is not None and not _SIZE.match(size):
@@ -130,6 +133,7 @@ class DuckDBStore:
         self._usage_lock = threading.Lock()
         self._index_text = index_text
         self._index_block_rows = index_block_rows
+        self._worker_nice = worker_nice
         self._indexer: BlockIndexer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -138,7 +142,10 @@ class DuckDBStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.created = not self.path.exists()
         try:
-            conn = duckdb.connect(str(self.path))
+            # DuckDB's worker threads run queries (the writer works on its own thread), so
+            # they yield the CPU to ingestion; see millpond/priority.py.
+            with lower_new_threads(self._worker_nice):
+                conn = duckdb.connect(str(self.path))
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreLocked(str(exc)) from exc

@@ -111,6 +111,7 @@ def create_app(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
             the_registry.flush_last_used()
+            ctx.queries.shutdown(wait=True, cancel_futures=True)
             if owns_store:
                 the_store.close()
 

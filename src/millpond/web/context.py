@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 from dataclasses import dataclass
 
 from millpond.accounts import Registry
 from millpond.clock import Clock, ReceiptStamper
+from millpond.priority import query_pool
 from millpond.settings import Settings
 from millpond.store.base import Store
 from millpond.web.limits import DailyQuota, RateLimiter
@@ -20,6 +22,7 @@ class Context:
     stamper: ReceiptStamper
     rate_limiter: RateLimiter
     quota: DailyQuota
+    queries: concurrent.futures.ThreadPoolExecutor
 
     @classmethod
     def build(cls, settings: Settings, store: Store, registry: Registry, clock: Clock) -> Context:
@@ -31,4 +34,5 @@ class Context:
             stamper=ReceiptStamper(clock),
             rate_limiter=RateLimiter(clock, settings.rate_limit, settings.rate_burst),
             quota=DailyQuota(clock, store, settings.daily_quota_bytes),
+            queries=query_pool(settings.query_nice),
         )

@@ -137,7 +137,7 @@ async def numeric_query(request: Request) -> Response:
     principal = ctx.registry.authenticate(request_token(request, params), Permission.READ_LOGS)
     query = numeric_params(params, "", principal.account_id, ctx.clock.now_ns())
     results, timing = await timed(
-        _run, ctx.store, [query], ctx.settings.query_timeout_seconds
+        ctx.queries, _run, ctx.store, [query], ctx.settings.query_timeout_seconds
     )
     return json_response({"status": "success", "values": results[0][0], **timing})
 
@@ -201,7 +201,9 @@ async def timeseries_query(request: Request) -> Response:
         )
         for prefix, query in _queries(params)
     ]
-    results, timing = await timed(_run, ctx.store, queries, ctx.settings.query_timeout_seconds)
+    results, timing = await timed(
+        ctx.queries, _run, ctx.store, queries, ctx.settings.query_timeout_seconds
+    )
     return json_response(
         {
             "status": "success",

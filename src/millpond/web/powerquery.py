@@ -38,6 +38,7 @@ async def power_query(request: Request) -> Response:
     scope = Scope(principal.account_id, span.start_ns, span.end_ns, query.search)
     try:
         result, timing = await timed(
+            ctx.queries,
             run_powerquery, ctx.store, query, scope, ctx.settings.query_timeout_seconds
         )
     except BadParam as exc:  # unknown columns, wrong kinds: found as it compiles

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
 import time
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -109,10 +111,13 @@ def span_param(
     )
 
 
-async def timed(run: Any, *args: Any) -> tuple[Any, dict[str, int]]:
-    """Run a blocking query on a worker thread: its result, and `executionTime`/`cpuUsage`."""
+async def timed(
+    pool: concurrent.futures.Executor, run: Any, *args: Any
+) -> tuple[Any, dict[str, int]]:
+    """Run a blocking query on the query pool: its result, and `executionTime`/`cpuUsage`."""
     started = time.perf_counter()
-    result, cpu = await run_in_threadpool(_with_cpu, run, *args)
+    loop = asyncio.get_running_loop()
+    result, cpu = await loop.run_in_executor(pool, functools.partial(_with_cpu, run, *args))
     return result, {
         "executionTime": int((time.perf_counter() - started) * 1000),
         "cpuUsage": cpu,
@@ -150,7 +155,8 @@ async def query(request: Request) -> Response:
         page = Page(span.start_ns, span.end_ns, newest_first=page_mode == "tail")
     scope = Scope(principal.account_id, page.start_ns, page.end_ns, node)
     (events, sessions), timing = await timed(
-        search, ctx.store, scope, page, max_count, ctx.settings.query_timeout_seconds
+        ctx.queries, search, ctx.store, scope, page, max_count,
+        ctx.settings.query_timeout_seconds,
     )
     body: dict[str, Any] = {
         "status": "success",
@@ -184,7 +190,7 @@ async def facet_query(request: Request) -> Response:
     span = span_param(params, ctx.clock.now_ns(), end_defaults_to_now=True)
     scope = Scope(principal.account_id, span.start_ns, span.end_ns, node)
     (values, total), timing = await timed(
-        facet, ctx.store, scope, name, max_count, ctx.settings.query_timeout_seconds
+        ctx.queries, facet, ctx.store, scope, name, max_count, ctx.settings.query_timeout_seconds
     )
     return json_response(
         {
