@@ -172,3 +172,10 @@ def test_the_public_api_is_pinned() -> None:
     ]
     for name in millpond.__all__:
         assert getattr(millpond, name) is not None
+
+
+@pytest.mark.parametrize("nice", [-1, 20])
+def test_query_nice_is_a_nice_step_from_0_to_19(nice: int) -> None:
+    with pytest.raises(ValueError, match="query_nice must be from 0 to 19"):
+        Settings(query_nice=nice)
+    assert from_env({"MILLPOND_QUERY_NICE": "0"}).query_nice == 0
