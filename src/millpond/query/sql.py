@@ -127,13 +127,14 @@ def quote_regex(text: str) -> str:
 def _icontains(value: SQL, text: str, *, prefix_only: bool = False) -> SQL:
     """`value` contains (or starts with) `text`, ignoring case.
 
-    Measured on 1 GB of varied log lines (docs/performance.md): RE2 with its case-insensitive
-    flag scans at 1.25 GB/s where DuckDB's ILIKE manages 0.9 (ILIKE lowers every string
-    first). Text with no letters is the same in every case, and `contains` (1.6 GB/s, the
-    speed of decompressing the column) finds it. A run of three or more such characters inside
-    the text (`-7731` in `zebracorn-7731`) is checked with `contains` first, and the regular
-    expression only where it passes: CASE short-circuits wherever it stands (under NOT, inside
-    OR), where DuckDB evaluates both sides of an AND nested in an expression. The CASE is
+    Measured over 1 GB of varied log lines (benchmarks/scan_methods.py, docs/performance.md):
+    RE2 with its case-insensitive flag scans 1.3 GB/s where DuckDB's ILIKE manages 0.9 (ILIKE
+    lowers every string first). Text with no letters is the same in every case, and `contains`
+    finds it at 1.75 GB/s, the speed of decompressing the column. A run of three or more such
+    characters inside the text (`-7731` in `zebracorn-7731`) is checked with `contains` first,
+    and the regular expression only where it passes: CASE short-circuits wherever it stands
+    (under NOT, inside OR), where DuckDB evaluates both sides of an AND nested in an
+    expression (0.61 s against 0.96 s for a negated term). The CASE is
     never NULL: a NULL value fails its WHEN.
     """
     if not prefix_only and text.isascii() and not any(c.isalpha() for c in text):
@@ -305,8 +306,8 @@ def scope_sql(scope: Scope, *, fields: Iterable[str] = ()) -> SQL:
     source = SQL("events e")
     if scope.seq is not None:
         # One branch per range: each is a plain range filter on `seq`, which DuckDB pushes
-        # into the scan and uses to skip whole row groups (an OR of ranges it would instead
-        # test on every row: 390 ms against 58 for 40 ranges over 10M events).
+        # into the scan and uses to skip whole row groups; an OR of ranges it would test on
+        # every row (40 ranges over 10M events: 38 ms against 371, benchmarks/scan_methods.py).
         branches = [SQL("SELECT * FROM events WHERE seq >= ?", (scope.seq.after,))]
         branches += [SQL("SELECT * FROM events WHERE seq BETWEEN ? AND ?", r)
                      for r in scope.seq.ranges]
