@@ -863,12 +863,7 @@ def bench(events: int = 10_000_000, runs: int = 5, seed: int = 1, chunk_lines: i
     result["wall_seconds"] = round(time.monotonic() - started, 1)
     report(result)
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"query-{stamp}{label}.json"
-        tmp_path = path.with_suffix(".json.tmp")
-        tmp_path.write_text(json.dumps(result, indent=1))
-        tmp_path.replace(path)
-        result["path"] = str(path)
+        path = ingest_bench.save_result(result, out_dir / f"query-{stamp}{label}.json")
         say(f"\nraw results: {path}")
     say(f"wall time {result['wall_seconds']:.0f} s")
     result["failed"] = [n for n, r in rows.items() if not r["ok"]]

@@ -435,6 +435,16 @@ def machine() -> dict[str, Any]:
             if wrk_version else ""}
 
 
+def save_result(result: dict[str, Any], path: Path) -> Path:
+    """Write a benchmark's results JSON atomically (its `path` recorded in it); the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result["path"] = str(path)
+    tmp_path = path.with_suffix(".json.tmp")
+    tmp_path.write_text(json.dumps(result, indent=1))
+    tmp_path.replace(path)
+    return path
+
+
 def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
           out_dir: Path | None, python: str = sys.executable,
           connections: int | None = None, quiet: bool = False) -> dict[str, Any]:
@@ -502,12 +512,7 @@ def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
         say(f"note: {r['run_id']}: {r['not_success']} answers were not success, "
             f"socket errors {r['errors']}")
     if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"bench-{stamp}.json"
-        tmp_path = path.with_suffix(".json.tmp")
-        tmp_path.write_text(json.dumps(result, indent=1))
-        tmp_path.replace(path)
-        result["path"] = str(path)
+        path = save_result(result, out_dir / f"bench-{stamp}.json")
         say(f"\nraw results: {path}")
     say(f"wall time {result['wall_seconds']:.0f} s")
     result["verified"] = not bad

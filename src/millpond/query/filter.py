@@ -215,7 +215,7 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token("comma", ch, col, ch))
             i += 1
         elif ch in "\"'":
-            end, value = _string(text, i)
+            end, value = read_string(text, i)
             out.append(_Token("string", value, col, text[i:end]))
             i = end
         elif text.startswith("&&", i):
@@ -248,7 +248,7 @@ def _tokens(text: str) -> list[_Token]:
             out.append(_Token("op", "==" if op == "=" else op, col, op))
             i = j
         elif ch == "$" and i + 1 < n and text[i + 1] in "\"'":
-            end, value = _string(text, i + 1)
+            end, value = read_string(text, i + 1)
             out.append(_Token("regex", value, col, text[i:end]))
             i = end
         else:
@@ -293,7 +293,7 @@ _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _LOW_SURROGATE = re.compile(r"[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
-def _string(text: str, start: int) -> tuple[int, str]:
+def read_string(text: str, start: int) -> tuple[int, str]:
     """A quoted string with JSON-style backslash escapes; returns (end index, value)."""
     quote = text[start]
     out: list[str] = []

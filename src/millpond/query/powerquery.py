@@ -37,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from millpond.errors import BadParam
-from millpond.query.filter import parse_filter
+from millpond.query.filter import parse_filter, read_string
 from millpond.query.powerquery_ast import (
     AGGREGATES,
     FUNCTIONS,
@@ -93,7 +93,6 @@ class _Token:
 
 _OPERATORS = ("==", "!=", "<=", ">=", "&&", "||", "<", ">", "=", "!", "+", "-", "*", "/", "%",
               "(", ")", ",", "|")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "/": "/"}
 
 
 def _tokens(text: str, start: int) -> list[_Token]:
@@ -104,7 +103,7 @@ def _tokens(text: str, start: int) -> list[_Token]:
         if ch.isspace():
             i += 1
         elif ch in "\"'":
-            i, value = _string(text, i)
+            i, value = read_string(text, i)
             out.append(_Token("string", value, col, text[col - 1 : i]))
         elif ch.isdigit() or (ch == "." and text[i + 1 : i + 2].isdigit()):
             m = _NUMBER.match(text, i)
@@ -155,24 +154,6 @@ def _name(text: str, i: int) -> tuple[int, str]:
     return i, "".join(chars)
 
 
-def _string(text: str, start: int) -> tuple[int, str]:
-    quote, out, i = text[start], [], start + 1
-    while i < len(text):
-        ch = text[i]
-        if ch == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", text[i + 2 : i + 6]):
-                out.append(chr(int(text[i + 2 : i + 6], 16)))
-                i += 6
-                continue
-            out.append(_ESCAPES.get(nxt, nxt))
-            i += 2
-        elif ch == quote:
-            return i + 1, "".join(out)
-        else:
-            out.append(ch)
-            i += 1
-    raise BadParam(f"unterminated string starting at column {start + 1}; close it with {quote}")
 
 
 def _first_pipe(text: str) -> int:
