@@ -44,6 +44,10 @@ class EventBatch:
     sessions: Sequence[SessionRecord]
     bytes_charged: int
     nonce: str | None = None
+    # addEvents sequencing (§2.4), one value per row or None: a row whose (seq_id, seq_num) is
+    # not past what the account committed for that seq_id is dropped by the writer.
+    seq_ids: pa.Array | None = None
+    seq_nums: pa.Array | None = None
 
     @property
     def rows(self) -> int:

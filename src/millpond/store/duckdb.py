@@ -8,6 +8,7 @@ syncs DuckDB's write-ahead log, so a committed batch survives `kill -9`.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import logging
 import re
 import threading
@@ -58,6 +59,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS sessions (
     account_id INTEGER NOT NULL, session VARCHAR NOT NULL, fields JSON NOT NULL,
     created_ns BIGINT NOT NULL, PRIMARY KEY (account_id, session));
+-- The highest addEvents sequence number committed per account and sequence id (§2.4).
+CREATE TABLE IF NOT EXISTS seq_marks (
+    account_id INTEGER NOT NULL, si VARCHAR NOT NULL, sn BIGINT NOT NULL,
+    PRIMARY KEY (account_id, si));
 CREATE TABLE IF NOT EXISTS nonces (
     account_id INTEGER NOT NULL, nonce VARCHAR NOT NULL, seen_ns BIGINT NOT NULL,
     PRIMARY KEY (account_id, nonce));
@@ -129,6 +134,7 @@ class DuckDBStore:
         self._next_seq = 0
         self._nonces = RecentNonces()
         self._known_sessions: set[tuple[int, str]] = set()
+        self._seq_marks: dict[tuple[int, str], int] = {}
         self._usage: dict[tuple[int, int], int] = {}
         self._usage_lock = threading.Lock()
         self._index_text = index_text
@@ -184,6 +190,10 @@ class DuckDBStore:
     def _load_state(self, conn: duckdb.DuckDBPyConnection) -> None:
         row = conn.execute("SELECT coalesce(max(seq) + 1, 0) FROM events").fetchone()
         self._next_seq = int(row[0]) if row else 0
+        self._seq_marks = {
+            (int(a), str(si)): int(sn)
+            for a, si, sn in conn.execute("SELECT account_id, si, sn FROM seq_marks").fetchall()
+        }
         self._nonces = RecentNonces()
         for a, n, s in conn.execute("SELECT account_id, nonce, seen_ns FROM nonces").fetchall():
             self._nonces.add_all([nonce_key(int(a), str(n))], int(s))
@@ -223,6 +233,9 @@ class DuckDBStore:
         results: list[WriteResult] = []
         accepted: list[EventBatch] = []
         new_nonces: dict[bytes, tuple[int, str]] = {}
+        # Sequence marks as they will stand after this group: committed ones, then this
+        # group's, so a request resent while the first is still in the group is dropped too.
+        marks = _MarkOverlay(self._seq_marks)
         now_ns = self._clock.now_ns()
         for batch in batches:
             key = nonce_key(batch.account_id, batch.nonce) if batch.nonce is not None else None
@@ -232,6 +245,8 @@ class DuckDBStore:
             if key is not None:
                 assert batch.nonce is not None
                 new_nonces[key] = (batch.account_id, batch.nonce)
+            if batch.seq_ids is not None and batch.seq_nums is not None:
+                batch = _drop_sequenced(batch, marks)
             accepted.append(batch)
             results.append(WriteResult(stored=batch.rows))
         if not accepted:
@@ -286,6 +301,18 @@ class DuckDBStore:
             }
         )
         sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
+        if marks.changed:
+            marks_tbl = pa.table(  # noqa: F841 - read by DuckDB below
+                {
+                    "account_id": pa.array([a for a, _ in marks.changed], pa.int32()),
+                    "si": pa.array([si for _, si in marks.changed], pa.string()),
+                    "sn": pa.array(list(marks.changed.values()), pa.int64()),
+                }
+            )
+            sql.append(
+                "INSERT INTO seq_marks SELECT * FROM marks_tbl ON CONFLICT DO UPDATE "
+                "SET sn = greatest(seq_marks.sn, excluded.sn)"
+            )
         sql.append("COMMIT")
         try:
             conn.execute(";\n".join(sql))
@@ -294,6 +321,7 @@ class DuckDBStore:
             raise
 
         # Committed: only now does the in-memory state move on.
+        self._seq_marks.update(marks.changed)
         self._next_seq += rows
         self._nonces.add_all(new_nonces, now_ns)
         if len(self._known_sessions) > _KNOWN_SESSIONS_CAP:
@@ -426,6 +454,47 @@ class DuckDBStore:
             return deleted
 
         return self.writer.call(run)
+
+
+class _MarkOverlay:
+    """The committed sequence marks plus the ones a group of batches moves forward."""
+
+    def __init__(self, committed: Mapping[tuple[int, str], int]) -> None:
+        self._committed = committed
+        self.changed: dict[tuple[int, str], int] = {}
+
+    def get(self, key: tuple[int, str]) -> int | None:
+        if key in self.changed:
+            return self.changed[key]
+        return self._committed.get(key)
+
+
+def _drop_sequenced(batch: EventBatch, marks: _MarkOverlay) -> EventBatch:
+    """The batch without the rows whose (seq id, seq number) is not past the account's mark;
+    the marks moved to the highest number kept."""
+    assert batch.seq_ids is not None and batch.seq_nums is not None
+    ids = batch.seq_ids.to_pylist()
+    nums = batch.seq_nums.to_pylist()
+    keep = np.ones(len(ids), dtype=np.bool_)
+    for row, (si, sn) in enumerate(zip(ids, nums, strict=True)):
+        if si is None or sn is None:
+            continue
+        key = (batch.account_id, si)
+        mark = marks.get(key)
+        if mark is not None and sn <= mark:
+            keep[row] = False
+        else:
+            marks.changed[key] = sn
+    if keep.all():
+        return batch
+    return dataclasses.replace(
+        batch,
+        # A resend that stores nothing is not charged, like a repeated uploadLogs Nonce.
+        bytes_charged=batch.bytes_charged if keep.any() else 0,
+        table=batch.table.filter(pa.array(keep)),
+        seq_ids=batch.seq_ids.filter(pa.array(keep)),
+        seq_nums=batch.seq_nums.filter(pa.array(keep)),
+    )
 
 
 def _sessions_table(sessions: Any, now_ns: int) -> pa.Table:

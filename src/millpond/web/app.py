@@ -22,6 +22,7 @@ from millpond.housekeeping import housekeeping_loop
 from millpond.settings import Settings
 from millpond.store import DuckDBStore
 from millpond.store.base import Store
+from millpond.web.addevents import AddEvents
 from millpond.web.context import Context
 from millpond.web.numeric import create_timeseries, numeric_query, timeseries_query
 from millpond.web.powerquery import power_query
@@ -96,6 +97,7 @@ def create_app(
     the_registry = registry or Registry(the_store, clock)
     ctx = Context.build(settings, the_store, the_registry, clock)
     upload_logs = UploadLogs(ctx)
+    add_events = AddEvents(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -118,6 +120,8 @@ def create_app(
     routes = [
         Route("/api/uploadLogs", upload_logs, methods=None),
         Route("/uploadLogs", upload_logs, methods=None),
+        Route("/api/addEvents", add_events, methods=None),
+        Route("/addEvents", add_events, methods=None),
         Route("/api/query", query, methods=["GET", "POST"]),
         Route("/api/facetQuery", facet_query, methods=["GET", "POST"]),
         Route("/api/numericQuery", numeric_query, methods=["GET", "POST"]),
@@ -127,7 +131,12 @@ def create_app(
         Route("/health", health, methods=["GET"]),
     ]
     app = _App(
-        {"/api/uploadLogs": upload_logs, "/uploadLogs": upload_logs},
+        {
+            "/api/uploadLogs": upload_logs,
+            "/uploadLogs": upload_logs,
+            "/api/addEvents": add_events,
+            "/addEvents": add_events,
+        },
         routes=routes,
         lifespan=lifespan,
         exception_handlers={

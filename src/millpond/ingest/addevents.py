@@ -1,0 +1,246 @@
+"""addEvents (spec §2): a decoded request object → one columnar batch of events. Sans-I/O.
+
+The body's bytes are parsed by `scalyr_json.parse_body`; this module checks the request's
+shape and assembles each event the way §2.6 says:
+
+- fields = the attributes of the event's log entry (`logs[].attrs`) overlaid with its own
+  `attrs` (the event wins; the Agent only sends attributes that differ from its log's);
+- `message` leaves the attributes for its own column, with one trailing `\\n` or `\\r\\n` cut;
+- `serverHost`: `sessionInfo.serverHost` first, then a `__origServerHost` attribute of the event
+  or its log (always removed from the stored fields), then a `serverHost` attribute;
+- `parser` and `logfile` from the fields, else from `sessionInfo`, into their own columns;
+- `ts` a string or integer of nanoseconds, receipt time when absent; `sev` 0–6, 3 when absent;
+- `si` / `sn` / `sd` decoded with the running state of §2.4, for the store's de-duplication.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from millpond.errors import BadParam
+from millpond.store.base import EVENT_SCHEMA
+
+SEVERITY_INFO = 3
+_COLUMN_FIELDS = ("logfile", "parser")
+_MAX_TS = 2**63 - 1
+_INTEGER = re.compile(r"-?[0-9]+")
+_INT64 = range(-(2**63), 2**63)
+
+
+@dataclass(frozen=True)
+class AddEvents:
+    """A decoded addEvents request."""
+
+    session: str
+    session_info: dict[str, Any]
+    table: pa.Table  # EVENT_SCHEMA
+    # Per event: the sequence id and number (§2.4), None where the event has none.
+    seq_ids: pa.Array
+    seq_nums: pa.Array
+
+    @property
+    def has_sequences(self) -> bool:
+        return bool(self.seq_ids.null_count < len(self.seq_ids))
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else orjson.dumps(value).decode()
+
+
+def _id(value: Any, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise BadParam(f"{what} must be a string or an integer, not {value!r}")
+    return str(value)
+
+
+def _timestamp(value: Any, index: int) -> int:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isascii() and text.isdigit():
+            return min(int(text), _MAX_TS)
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return min(value, _MAX_TS)
+    elif isinstance(value, float) and value >= 0 and value.is_integer():
+        return min(int(value), _MAX_TS)
+    raise BadParam(
+        f"events[{index}].ts must be nanoseconds since the epoch, as a string of digits or an "
+        f"integer, not {value!r}"
+    )
+
+
+def _strip_newline(message: str) -> str:
+    if message.endswith("\r\n"):
+        return message[:-2]
+    if message.endswith("\n"):
+        return message[:-1]
+    return message
+
+
+def decode(
+    request: Mapping[str, Any],
+    *,
+    account_id: int,
+    server_ip: str | None,
+    receipt_ns: Callable[[int], int],
+) -> AddEvents:
+    """Check and assemble an addEvents request; `receipt_ns(n)` reserves n receipt stamps."""
+    session = request.get("session")
+    if not isinstance(session, str) or not session:
+        raise BadParam(
+            "the body needs a \"session\": a string that identifies the uploading process "
+            "(a UUID made at start-up), the same for all its requests"
+        )
+    events = request.get("events")
+    if not isinstance(events, list):
+        raise BadParam(
+            "the body needs \"events\": a list of events (it may be empty, as in a ping)"
+        )
+    info = request.get("sessionInfo")
+    if info is None:
+        info = {}
+    if not isinstance(info, dict):
+        raise BadParam("sessionInfo must be an object of session fields")
+    session_info = dict(info)
+    if server_ip:
+        session_info["serverIP"] = server_ip
+
+    log_attrs: dict[str, dict[str, Any]] = {}
+    logs = request.get("logs") or []
+    if not isinstance(logs, list):
+        raise BadParam("logs must be a list of {\"id\": …, \"attrs\": {…}}")
+    for i, entry in enumerate(logs):
+        if not isinstance(entry, dict) or "id" not in entry:
+            raise BadParam(f"logs[{i}] must be an object with an \"id\" and \"attrs\"")
+        attrs = entry.get("attrs") or {}
+        if not isinstance(attrs, dict):
+            raise BadParam(f"logs[{i}].attrs must be an object")
+        log_attrs[_id(entry["id"], f"logs[{i}].id")] = attrs
+
+    n = len(events)
+    session_host = info.get("serverHost")
+    session_host = _text(session_host) if session_host is not None else None
+    info_defaults = {k: _text(info[k]) for k in _COLUMN_FIELDS if info.get(k) is not None}
+
+    ts = np.empty(n, dtype=np.int64)
+    missing_ts: list[int] = []
+    severity = np.full(n, SEVERITY_INFO, dtype=np.int8)
+    threads: list[str | None] = [None] * n
+    messages: list[str | None] = [None] * n
+    hosts: list[str | None] = [session_host] * n
+    logfiles: list[str | None] = [info_defaults.get("logfile")] * n
+    parsers: list[str | None] = [info_defaults.get("parser")] * n
+    attrs_json: list[str | None] = [None] * n
+    seq_ids: list[str | None] = [None] * n
+    seq_nums: list[int | None] = [None] * n
+    cur_si: str | None = None
+    cur_sn: int | None = None
+
+    for i, event in enumerate(events):
+        if not isinstance(event, dict):
+            raise BadParam(f"events[{i}] must be an object")
+        own = event.get("attrs")
+        if own is None:
+            own = {}
+        elif not isinstance(own, dict):
+            raise BadParam(f"events[{i}].attrs must be an object")
+        log_id = event.get("log")
+        base = log_attrs.get(_id(log_id, f"events[{i}].log")) if log_id is not None else None
+        fields = {**base, **own} if base else dict(own)
+
+        message = fields.pop("message", None)
+        if message is not None:
+            messages[i] = _strip_newline(_text(message))
+        orig_host = fields.pop("__origServerHost", None)
+        if session_host is None:
+            host = orig_host if orig_host is not None else fields.get("serverHost")
+            hosts[i] = _text(host) if host is not None else None
+        logfile = fields.pop("logfile", None)
+        if logfile is not None:
+            logfiles[i] = _text(logfile)
+        parser = fields.pop("parser", None)
+        if parser is not None:
+            parsers[i] = _text(parser)
+        if fields:
+            attrs_json[i] = orjson.dumps(fields).decode()
+
+        raw_ts = event.get("ts")
+        if raw_ts is None or raw_ts == "":
+            missing_ts.append(i)
+        else:
+            ts[i] = _timestamp(raw_ts, i)
+        sev = event.get("sev")
+        if sev is not None:
+            if isinstance(sev, bool) or not isinstance(sev, int) or not 0 <= sev <= 6:
+                raise BadParam(
+                    f"events[{i}].sev must be an integer from 0 (finest) to 6 (fatal), "
+                    f"not {sev!r}"
+                )
+            severity[i] = sev
+        thread = event.get("thread")
+        if thread is not None:
+            threads[i] = _id(thread, f"events[{i}].thread")
+
+        si, sn, sd = event.get("si"), event.get("sn"), event.get("sd")
+        if si is not None:
+            cur_si = _id(si, f"events[{i}].si")
+        if sn is not None:
+            cur_sn = _sequence_number(sn, i, "sn")
+        elif sd is not None:
+            if cur_sn is None:
+                raise BadParam(
+                    f"events[{i}].sd is a delta, but no earlier event of the request gave an sn"
+                )
+            cur_sn += _sequence_number(sd, i, "sd")
+            if cur_sn not in _INT64:
+                raise BadParam(f"events[{i}].sd takes the sequence number past 64 bits")
+        if cur_si is not None and cur_sn is not None and (si is not None or sn is not None
+                                                          or sd is not None):
+            seq_ids[i] = cur_si
+            seq_nums[i] = cur_sn
+
+    if missing_ts:
+        first = receipt_ns(len(missing_ts))
+        ts[missing_ts] = np.arange(first, first + len(missing_ts), dtype=np.int64)
+
+    table = pa.Table.from_arrays(
+        [
+            pa.repeat(pa.scalar(account_id, pa.int32()), n),
+            pa.array(ts),
+            pa.repeat(pa.scalar(session, pa.string()), n),
+            pa.array(threads, pa.string()),
+            pa.array(severity),
+            pa.array(messages, pa.string()),
+            pa.array(hosts, pa.string()),
+            pa.array(logfiles, pa.string()),
+            pa.array(parsers, pa.string()),
+            pa.array(attrs_json, pa.string()),
+        ],
+        schema=EVENT_SCHEMA,
+    )
+    return AddEvents(
+        session=session,
+        session_info=session_info,
+        table=table,
+        seq_ids=pa.array(seq_ids, pa.string()),
+        seq_nums=pa.array(seq_nums, pa.int64()),
+    )
+
+
+def _sequence_number(value: Any, index: int, name: str) -> int:
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value)
+    if number is None or number not in _INT64:
+        raise BadParam(
+            f"events[{index}].{name} must be an integer of 64 bits, not {value!r}"
+        )
+    return number

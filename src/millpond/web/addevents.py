@@ -1,0 +1,93 @@
+"""`POST /addEvents` and `/api/addEvents` (spec §2): structured events, exactly once.
+
+A raw ASGI endpoint like uploadLogs: the Scalyr Agent and the other shippers send thousands of
+these a second. The body's token, if the URL and headers carry none, is read after decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from urllib.parse import parse_qsl
+
+import orjson
+
+from millpond.accounts import Permission
+from millpond.errors import MethodNotAllowed, MillpondError, ServerError
+from millpond.ingest import addevents
+from millpond.ingest.scalyr_json import parse_body
+from millpond.store.base import EventBatch, SessionRecord
+from millpond.web.asgi import Receive, Scope, Send
+from millpond.web.auth import bearer_token
+from millpond.web.context import Context
+from millpond.web.decoding import content_length, decompress, read_body
+from millpond.web.responses import send_error, send_json, wants_always200
+
+log = logging.getLogger("millpond.web")
+
+
+class AddEvents:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        try:
+            await self._handle(scope, receive, send, headers)
+        except MillpondError as error:
+            await send_error(send, error, wants_always200(headers))
+        except Exception:  # outside Starlette's error middleware: answer and log it here
+            log.exception("unexpected error in addEvents")
+            failure = ServerError(
+                "millpond hit an internal error; it is logged on the server; retry"
+            )
+            await send_error(send, failure, wants_always200(headers))
+
+    async def _handle(
+        self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]
+    ) -> None:
+        ctx = self.ctx
+        if scope["method"] != "POST":
+            raise MethodNotAllowed(
+                f"{scope['method']} is not allowed here; send the events with POST"
+            )
+        query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+        token = next((v for k, v in query if k == "token"), None) or bearer_token(headers)
+        if token:  # refuse a bad token before reading the body
+            principal = ctx.registry.authenticate(token, Permission.WRITE_LOGS)
+            ctx.rate_limiter.check(principal.account_id)
+
+        limit = ctx.settings.max_body_bytes
+        raw = await read_body(receive, limit, content_length(headers))
+        encoding = next((v.decode("latin-1") for k, v in headers if k == b"content-encoding"), "")
+        body = decompress(raw, encoding, limit)
+        request = parse_body(body)
+        if not token:
+            body_token = request.get("token")
+            principal = ctx.registry.authenticate(
+                body_token if isinstance(body_token, str) else None, Permission.WRITE_LOGS
+            )
+            ctx.rate_limiter.check(principal.account_id)
+        ctx.quota.check(principal.account_id, len(body))
+
+        client = scope.get("client")
+        decoded = addevents.decode(
+            request,
+            account_id=principal.account_id,
+            server_ip=client[0] if client else None,
+            receipt_ns=ctx.stamper.reserve,
+        )
+        batch = EventBatch(
+            account_id=principal.account_id,
+            table=decoded.table,
+            sessions=(
+                SessionRecord(principal.account_id, decoded.session, decoded.session_info),
+            ),
+            bytes_charged=len(body),
+            seq_ids=decoded.seq_ids if decoded.has_sequences else None,
+            seq_nums=decoded.seq_nums if decoded.has_sequences else None,
+        )
+        result = await asyncio.wrap_future(ctx.store.submit(batch))
+        # Every event a resend of what is stored: nothing new, nothing charged.
+        charged = 0 if batch.rows and not result.stored else len(body)
+        await send_json(send, 200, orjson.dumps({"status": "success", "bytesCharged": charged}))
