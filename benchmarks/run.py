@@ -1,4 +1,5 @@
-"""`make bench`: uploadLogs throughput and latency of a real `millpond serve`, next to a baseline.
+"""`make bench`: uploadLogs and addEvents throughput and latency of a real `millpond serve`, next
+to a baseline.
 
 Each scenario runs against two servers, alternately, several times:
 
@@ -7,9 +8,11 @@ Each scenario runs against two servers, alternately, several times:
 - **baseline**: `benchmarks/baseline_server.py`, the same app and runner with a store that
   stores nothing, so the ratio between the two is what storing costs.
 
-The load generator is `wrk` with `upload.lua` on the same machine. After each run of the real
-server it is stopped and the rows in its database are counted: every acknowledged line must
-be there. Medians over the runs are printed as a table and the raw results written as JSON to
+The load generator is `wrk` on the same machine: `upload.lua` for uploadLogs (plain text, token
+in the URL), `addevents.lua` for addEvents (the Scalyr Agent's requests: its JSON dialect,
+deflate-compressed, the token in the body). After each run of the real server it is stopped
+and the rows in its database are counted: every acknowledged line (event) must be there.
+Medians over the runs are printed as a table and the raw results written as JSON to
 benchmarks/results/.
 
     .venv/bin/python benchmarks/run.py [--runs 3] [--duration 10] [--scenario bulk ...]
@@ -30,18 +33,22 @@ import shutil
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 LUA = HERE / "upload.lua"
+AGENT_LUA = HERE / "addevents.lua"
 BASELINE = HERE / "baseline_server.py"
 RESULTS = HERE / "results"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -51,10 +58,19 @@ TICKS = os.sysconf("SC_CLK_TCK")
 @dataclasses.dataclass(frozen=True)
 class Scenario:
     name: str
-    lines_per_request: int
+    lines_per_request: int  # lines (uploadLogs) or events (addEvents) in each request
     connections: int
     nonce: bool
     what: str
+    api: str = "uploadLogs"  # or "addEvents"
+    # addEvents: every event carries a sequence id/number (si + sn, then sd), so the replayed
+    # bodies are duplicates that millpond acknowledges and drops.
+    sequenced: bool = False
+    default: bool = True  # run when no --scenario is given
+
+    @property
+    def unit(self) -> str:
+        return "events" if self.api == "addEvents" else "lines"
 
 
 SCENARIOS = {
@@ -63,12 +79,25 @@ SCENARIOS = {
     "single-nonce": Scenario(
         "single-nonce", 1, 64, True, "single-line requests, a unique Nonce header each"
     ),
+    "addevents": Scenario(
+        "addevents", 1000, 32, False,
+        "addEvents, 1,000-event Agent-dialect bodies, deflate, token in the body",
+        api="addEvents",
+    ),
+    "addevents-dedupe": Scenario(
+        "addevents-dedupe", 1000, 32, False,
+        "addEvents replaying bodies with si/sn: after the first pass every event is a "
+        "duplicate (acknowledged, dropped)",
+        api="addEvents", sequenced=True, default=False,
+    ),
 }
 
-# The issue's targets, checked against the medians of the real server.
+# The issues' targets, checked against the medians of the real server. lines_per_s counts
+# events for the addEvents scenarios (one line = one event).
 TARGETS = {
     "bulk": {"lines_per_s": 400_000},
     "single": {"requests_per_s": 4_000, "p99_ms_max": 50},
+    "addevents": {"lines_per_s": 250_000},
 }
 RSS_TARGET_MB = 300
 
@@ -136,6 +165,174 @@ def body_stats(listing: Path) -> tuple[float, float]:
     return statistics.mean(sizes), sum(sizes) / lines
 
 
+# -- addEvents bodies: what the Scalyr Agent sends -----------------------------------------
+#
+# The Agent (scalyr-agent-2) hand-assembles its JSON (spec §2.2): quoted keys in the request's
+# base object, unquoted keys in what it appends (`events`, `thread`, `log`, `attrs`, `message`,
+# `ts`, `logs`, `threads`, `client_time`), each message as a length-prefixed raw string
+# (`` `s `` + big-endian int32 byte count + the bytes, trailing newline included), `threads`
+# twice (the base's empty one, then the trailer's), no line breaks. The bytes below follow
+# /work/shared/fixtures/scalyr-agent/addEvents-data.body (agent 2.2.8) field for field.
+
+TOKEN_SLOT = b"@@MILLPOND-BENCH-WRITE-TOKEN@@"  # replaced by each server's write-logs token
+AGENT_DEFLATE_LEVEL = 6  # the Agent's default compression_level for deflate (since 2.1.8)
+_SERVICES = {"access": "frontend", "syslog": "system", "json": "app", "kv": "workers"}
+
+
+def _sibling(name: str) -> ModuleType:
+    """A module next to this file (benchmarks/ is not a package), shared with query_bench."""
+    import importlib.util
+
+    key = f"millpond_bench_{name}"
+    if key in sys.modules:
+        return sys.modules[key]
+    spec = importlib.util.spec_from_file_location(key, HERE / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[key] = module  # dataclasses look their module up while building
+    spec.loader.exec_module(module)
+    return module
+
+
+def agent_string(raw: bytes) -> bytes:
+    """The Agent's length-prefixed string: `s, a big-endian int32 byte count, the raw bytes."""
+    return b"`s" + struct.pack(">i", len(raw)) + raw
+
+
+def _q(value: Any) -> bytes:
+    """A JSON value as the Agent's `json.dumps` writes it (", " and ": " separators)."""
+    return json.dumps(value).encode()
+
+
+def agent_body(*, session: str, session_info: dict[str, Any], log_id: str,
+               log_attrs: dict[str, Any], logfile: str, lines: list[bytes], ts_ns: list[int],
+               client_time: int, seq: tuple[str, int] | None = None,
+               token: bytes = TOKEN_SLOT) -> bytes:
+    """One addEvents request body of one log file, byte for byte as the Agent writes it.
+
+    `seq` = (sequence id, byte offset of the first line in the file): every event then carries
+    sequencing as the Agent's EventSequencer does: `si` + `sn` on the first, `sd` after, where
+    sn is the offset just past the line.
+    """
+    head = (b'{"token": "' + token + b'", "session": ' + _q(session) + b', "threads": [], '
+            b'"sessionInfo": ' + _q(session_info) + b", events: [")
+    # The Agent writes every event's attrs in full (its log's attributes, then message).
+    attrs_head = (b'{thread:' + _q(log_id) + b", log:" + _q(log_id) + b", attrs:"
+                  + _q(log_attrs)[:-1] + b",message:")
+    events = []
+    offset = seq[1] if seq else 0
+    for i, (line, ts) in enumerate(zip(lines, ts_ns, strict=True)):
+        message = line + b"\n"
+        tail = b'},ts:"' + str(ts).encode() + b'"'
+        if seq is not None:
+            offset += len(message)
+            if i == 0:
+                tail += b",si:" + _q(seq[0]) + b",sn:" + str(offset).encode()
+            else:
+                tail = b"},sd:" + str(len(message)).encode() + tail[1:]
+        events.append(attrs_head + agent_string(message) + tail + b"}")
+    trailer = (b"], logs: [{\"id\": " + _q(log_id) + b', "attrs": ' + _q(log_attrs)
+               + b"}], threads: [{\"id\": " + _q(log_id) + b', "name": '
+               + _q(f"Lines for file {logfile}") + b"}], client_time: "
+               + str(client_time).encode() + b" }")
+    return head + b",".join(events) + trailer
+
+
+def agent_bodies(count: int, events_per_body: int, seed: int, sequenced: bool) -> list[bytes]:
+    """`count` distinct Agent bodies (token left as TOKEN_SLOT), realistic lines from
+    gen_events: every body one log file of one host, one session per host (one Agent each)."""
+    import base64
+    import hashlib
+    import uuid
+
+    gen_events = _sibling("gen_events")
+    gen = gen_events.EventGenerator(count * events_per_body, seed, events_per_body, rare={})
+    r = random.Random(seed)
+    log_ids: dict[tuple[str, str], str] = {}
+    bodies = []
+    for chunk in gen:
+        session = base64.b64encode(
+            hashlib.sha1(f"{seed}/{chunk.host}".encode()).digest()
+        ).decode()
+        n_logs = sum(1 for host, _ in log_ids if host == chunk.host)
+        log_id = log_ids.setdefault((chunk.host, chunk.logfile), f"log_{n_logs + 1}")
+        base_ns = gen_events.BASE_TIME_S * 10**9 + chunk.first_line * gen_events.STEP_NS
+        ts_ns = [base_ns + i * gen_events.STEP_NS + r.randrange(1000)
+                 for i in range(chunk.lines)]
+        seq = None
+        if sequenced:  # a UUID per body (log file), a byte offset as the Agent's checkpoint
+            seq = (str(uuid.UUID(int=r.getrandbits(128), version=4)), r.randrange(1 << 30))
+        bodies.append(agent_body(
+            session=session,
+            session_info={"serverHost": chunk.host, "tier": "production"},
+            log_id=log_id,
+            log_attrs={"service": _SERVICES.get(chunk.kind, chunk.kind),
+                       "parser": chunk.parser, "logfile": chunk.logfile},
+            logfile=chunk.logfile,
+            lines=chunk.body.rstrip(b"\n").split(b"\n"),
+            ts_ns=ts_ns,
+            client_time=ts_ns[-1] // 10**9 + 1,
+            seq=seq,
+        ))
+    return bodies
+
+
+class TextBodies:
+    """uploadLogs: the same plain-text body files for every server (the token is in the URL)."""
+
+    def __init__(self, listing: Path) -> None:
+        self.listing = listing
+        self.mean_bytes, self.mean_line = body_stats(listing)
+        self.mean_wire = self.mean_bytes
+
+    def for_server(self, token: str) -> Path:
+        return self.listing
+
+    def describe(self) -> str:
+        return f"body {self.mean_bytes:,.0f} B, line {self.mean_line:.0f} B"
+
+
+class AgentBodies:
+    """addEvents: Agent bodies with each server's token inside, deflate-compressed."""
+
+    def __init__(self, directory: Path, templates: list[bytes], events_per_body: int) -> None:
+        self.directory = directory
+        self.templates = templates
+        self.events_per_body = events_per_body
+        # Sizes with the placeholder token until for_server() knows the real one.
+        self.mean_bytes = statistics.mean(len(t) for t in templates)  # decompressed
+        self.mean_wire = statistics.mean(
+            len(zlib.compress(t, AGENT_DEFLATE_LEVEL)) for t in templates
+        )
+
+    def for_server(self, token: str) -> Path:
+        """Body files and a list file for wrk, the token in place; cached per token."""
+        import hashlib
+
+        where = self.directory / f"agent-{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        listing = where / "bodies.list"
+        if listing.exists():
+            return listing
+        where.mkdir(parents=True, exist_ok=True)
+        paths, raw_sizes, wire_sizes = [], [], []
+        for i, template in enumerate(self.templates):
+            raw = template.replace(TOKEN_SLOT, token.encode())
+            data = zlib.compress(raw, AGENT_DEFLATE_LEVEL)
+            path = where / f"body-{i}.deflate"
+            path.write_bytes(data)
+            paths.append(str(path))
+            raw_sizes.append(len(raw))
+            wire_sizes.append(len(data))
+        self.mean_bytes = statistics.mean(raw_sizes)
+        self.mean_wire = statistics.mean(wire_sizes)
+        listing.write_text("\n".join(paths) + "\n")
+        return listing
+
+    def describe(self) -> str:
+        return (f"body {self.mean_bytes:,.0f} B, {self.mean_wire:,.0f} B deflated, "
+                f"{self.mean_bytes / self.events_per_body:.0f} B an event")
+
+
 # -- servers -------------------------------------------------------------------------------
 
 
@@ -185,6 +382,11 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/uploadLogs?token={self.token}"
+
+    def endpoint(self, api: str) -> str:
+        if api == "addEvents":  # the Agent's path; its token is in the body
+            return f"http://127.0.0.1:{self.port}/addEvents"
+        return self.url
 
     def start(self) -> None:
         env = dict(os.environ)
@@ -264,8 +466,12 @@ class Server:
         with duckdb.connect(str(path), read_only=True) as conn:
             events = conn.execute("SELECT count(*) FROM events").fetchone()
             nonces = conn.execute("SELECT count(*) FROM nonces").fetchone()
+            tables = {t for (t,) in conn.execute("SHOW TABLES").fetchall()}
+            marks = (conn.execute("SELECT count(*) FROM seq_marks").fetchone()
+                     if "seq_marks" in tables else None)
         return {"events": int(events[0]) if events else 0,
-                "nonces": int(nonces[0]) if nonces else 0}
+                "nonces": int(nonces[0]) if nonces else 0,
+                "seq_marks": int(marks[0]) if marks else 0}
 
 
 @contextlib.contextmanager
@@ -282,9 +488,9 @@ def running(kind: str, workdir: Path, python: str) -> Iterator[Server]:
 
 
 def wrk(url: str, listing: Path, connections: int, seconds: float, nonce_prefix: str | None,
-        threads: int = 1) -> dict[str, Any]:
+        threads: int = 1, script: Path = LUA) -> dict[str, Any]:
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-           "--timeout", "10s", "--latency", "-s", str(LUA), url, "--", str(listing)]
+           "--timeout", "10s", "--latency", "-s", str(script), url, "--", str(listing)]
     if nonce_prefix is not None:
         cmd += ["nonce", nonce_prefix]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60)
@@ -295,23 +501,26 @@ def wrk(url: str, listing: Path, connections: int, seconds: float, nonce_prefix:
     raise RuntimeError(f"wrk printed no result:\n{out.stdout}\n{out.stderr}")
 
 
-def one_run(kind: str, scenario: Scenario, listing: Path, workdir: Path, python: str,
-            duration: float, warmup: float, run_id: str) -> dict[str, Any]:
-    mean_body, _ = body_stats(listing)
+def one_run(kind: str, scenario: Scenario, bodies: TextBodies | AgentBodies, workdir: Path,
+            python: str, duration: float, warmup: float, run_id: str) -> dict[str, Any]:
+    script = AGENT_LUA if scenario.api == "addEvents" else LUA
     with running(kind, workdir, python) as server:
+        listing = bodies.for_server(server.token)
+        url = server.endpoint(scenario.api)
         pid = server.proc.pid if server.proc else 0
         acked = 0
         warm: dict[str, Any] | None = None
         if warmup > 0:
-            warm = wrk(server.url, listing, scenario.connections, warmup,
-                       f"{run_id}-w" if scenario.nonce else None)
+            warm = wrk(url, listing, scenario.connections, warmup,
+                       f"{run_id}-w" if scenario.nonce else None, script=script)
             acked += warm["ok"]
         cpu0, (busy0, total0) = cpu_seconds(pid), machine_busy()
-        res = wrk(server.url, listing, scenario.connections, duration,
-                  f"{run_id}-m" if scenario.nonce else None)
+        res = wrk(url, listing, scenario.connections, duration,
+                  f"{run_id}-m" if scenario.nonce else None, script=script)
         cpu1, (busy1, total1) = cpu_seconds(pid), machine_busy()
         acked += res["ok"]
         peak = server.peak_rss()
+    mean_body = bodies.mean_bytes
     seconds = res["duration_us"] / 1e6
     lat = res["latency_us"]
     row: dict[str, Any] = {
@@ -324,7 +533,9 @@ def one_run(kind: str, scenario: Scenario, listing: Path, workdir: Path, python:
         "ok": res["ok"],
         "requests_per_s": res["ok"] / seconds,
         "lines_per_s": res["ok"] * scenario.lines_per_request / seconds,
+        # MB/s: of the bodies as the server parses them (decompressed for addEvents).
         "mb_per_s": res["ok"] * mean_body / seconds / 1e6,
+        "wire_mb_per_s": res["ok"] * bodies.mean_wire / seconds / 1e6,
         "p50_ms": lat["p50"] / 1000,
         "p90_ms": lat["p90"] / 1000,
         "p99_ms": lat["p99"] / 1000,
@@ -348,9 +559,22 @@ def one_run(kind: str, scenario: Scenario, listing: Path, workdir: Path, python:
             "lines_acked": lines_acked,
             "rows_stored": stored["events"],
             "nonces_stored": stored["nonces"],
+            "seq_marks_stored": stored["seq_marks"],
             "unanswered_rows": stored["events"] - lines_acked,
             "ok": lines_acked <= stored["events"] <= lines_acked + in_flight,
         }
+        if scenario.sequenced:
+            # Every body is one sequence id, its events distinct (si, sn): each event is
+            # stored once however often its body is resent; acknowledged resends store nothing.
+            distinct = len(bodies.templates) if isinstance(bodies, AgentBodies) else 0
+            unique = distinct * scenario.lines_per_request
+            sent_all = acked >= distinct
+            row["verify"].update(
+                unique_events=unique,
+                unanswered_rows=0,
+                ok=(stored["events"] == unique and stored["seq_marks"] == distinct)
+                if sent_all else lines_acked <= stored["events"] <= unique,
+            )
     return row
 
 
@@ -360,6 +584,8 @@ COLUMNS = [("lines_per_s", "lines/s", "{:,.0f}"), ("mb_per_s", "MB/s", "{:.1f}")
            ("requests_per_s", "req/s", "{:,.0f}"), ("p50_ms", "p50 ms", "{:.1f}"),
            ("p99_ms", "p99 ms", "{:.1f}"), ("peak_rss_mb", "peak RSS MB", "{:.0f}"),
            ("server_cpu_cores", "server CPU", "{:.2f}")]
+# Medians kept in the JSON but not shown in the table.
+EXTRA_MEDIANS = ["wire_mb_per_s", "machine_busy"]
 
 
 def medians(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -370,13 +596,16 @@ def medians(rows: list[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]
         for server in servers:
             mine = [r for r in rows if r["scenario"] == scenario and r["server"] == server]
             servers[server] = {key: statistics.median(r[key] for r in mine)
-                               for key, _, _ in COLUMNS}
+                               for key in [*(k for k, _, _ in COLUMNS), *EXTRA_MEDIANS]
+                               if all(key in r for r in mine)}
             servers[server]["runs"] = len(mine)
     return out
 
 
 def table(med: dict[str, dict[str, dict[str, float]]]) -> str:
     head = ["scenario", "server", *(label for _, label, _ in COLUMNS)]
+    if any(name in SCENARIOS and SCENARIOS[name].api == "addEvents" for name in med):
+        head[2] = "lines or events/s"  # addEvents counts events, uploadLogs lines
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, servers in med.items():
         for server in ("millpond", "baseline"):
@@ -402,8 +631,9 @@ def check_targets(med: dict[str, dict[str, dict[str, float]]]) -> list[str]:
             continue
         if "lines_per_s" in target:
             ok = m["lines_per_s"] >= target["lines_per_s"]
+            unit = SCENARIOS[scenario].unit
             verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: {m['lines_per_s']:,.0f} "
-                            f"lines/s (target >= {target['lines_per_s']:,})")
+                            f"{unit}/s (target >= {target['lines_per_s']:,})")
         if "requests_per_s" in target:
             ok = m["requests_per_s"] >= target["requests_per_s"]
             verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: "
@@ -413,11 +643,11 @@ def check_targets(med: dict[str, dict[str, dict[str, float]]]) -> list[str]:
             ok = m["p99_ms"] < target["p99_ms_max"]
             verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: p99 {m['p99_ms']:.1f} ms "
                             f"(target < {target['p99_ms_max']} ms)")
-    peak = max((s["millpond"]["peak_rss_mb"] for s in med.values() if "millpond" in s),
-               default=None)
-    if peak is not None:
+    peaks = [(s["millpond"]["peak_rss_mb"], name) for name, s in med.items() if "millpond" in s]
+    if peaks:
+        peak, where = max(peaks)
         verdicts.append(f"{'PASS' if peak < RSS_TARGET_MB else 'MISS'} peak server RSS: "
-                        f"{peak:.0f} MB, the largest scenario median (target < "
+                        f"{peak:.0f} MB, the largest scenario median ({where}; target < "
                         f"{RSS_TARGET_MB} MB)")
     return verdicts
 
@@ -445,6 +675,17 @@ def save_result(result: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def make_bodies(scenario: Scenario, workdir: Path) -> TextBodies | AgentBodies:
+    """The bodies a scenario sends (the same seed, so the same bodies, in every run)."""
+    n = scenario.lines_per_request
+    if scenario.api == "addEvents":
+        name = "agent-seq" if scenario.sequenced else "agent"
+        return AgentBodies(workdir / "bodies" / f"{name}-{n}",
+                           agent_bodies(64, n, seed=3, sequenced=scenario.sequenced), n)
+    count, seed = (64, 1) if n > 1 else (512, 2)
+    return TextBodies(write_bodies(workdir / "bodies", n, count, seed=seed))
+
+
 def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
           out_dir: Path | None, python: str = sys.executable,
           connections: int | None = None, quiet: bool = False) -> dict[str, Any]:
@@ -460,30 +701,25 @@ def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="millpond-bench-") as tmp:
         workdir = Path(tmp)
-        bodies = {
-            1000: write_bodies(workdir / "bodies", 1000, 64, seed=1),
-            1: write_bodies(workdir / "bodies", 1, 512, seed=2),
-        }
         for name in scenarios:
             scenario = SCENARIOS[name]
             if connections is not None:
                 scenario = dataclasses.replace(scenario, connections=connections)
-            listing = bodies[scenario.lines_per_request]
-            mean_body, mean_line = body_stats(listing)
+            bodies = make_bodies(scenario, workdir)
+            unit = scenario.unit
             say(f"\n{scenario.name}: {scenario.what}, {scenario.connections} connections, "
-                f"{runs} x {duration:g} s after {warmup:g} s warm-up "
-                f"(body {mean_body:,.0f} B, line {mean_line:.0f} B)")
+                f"{runs} x {duration:g} s after {warmup:g} s warm-up ({bodies.describe()})")
             for i in range(runs):
                 for kind in ("millpond", "baseline"):
-                    row = one_run(kind, scenario, listing, workdir, python, duration, warmup,
+                    row = one_run(kind, scenario, bodies, workdir, python, duration, warmup,
                                   f"{stamp}-{name}-{i}-{kind}")
                     rows.append(row)
                     check = ""
                     if "verify" in row:
                         v = row["verify"]
                         check = (f"  stored {v['rows_stored']:,} rows for {v['lines_acked']:,} "
-                                 f"acked lines: {'ok' if v['ok'] else 'MISMATCH'}")
-                    say(f"  run {i + 1} {kind:<8} {row['lines_per_s']:>11,.0f} lines/s "
+                                 f"acked {unit}: {'ok' if v['ok'] else 'MISMATCH'}")
+                    say(f"  run {i + 1} {kind:<8} {row['lines_per_s']:>11,.0f} {unit}/s "
                         f"{row['requests_per_s']:>8,.0f} req/s  p50 {row['p50_ms']:6.1f} ms  "
                         f"p99 {row['p99_ms']:6.1f} ms  RSS {row['peak_rss_mb']:4.0f} MB  "
                         f"CPU {row['server_cpu_cores']:.2f}{check}")
@@ -520,16 +756,19 @@ def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="uploadLogs benchmark against a baseline")
+    parser = argparse.ArgumentParser(
+        description="uploadLogs and addEvents benchmark against a baseline"
+    )
     parser.add_argument("--scenario", action="append", choices=sorted(SCENARIOS),
-                        help="run only these (repeatable); default: all")
+                        help="run only these (repeatable); default: all but "
+                        "addevents-dedupe")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each run")
     parser.add_argument("--connections", type=int, help="override every scenario's")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
     args = parser.parse_args(argv)
-    scenarios = args.scenario or list(SCENARIOS)
+    scenarios = args.scenario or [name for name, s in SCENARIOS.items() if s.default]
     result = bench(scenarios, args.runs, args.duration, args.warmup, args.out,
                    connections=args.connections)
     return 0 if result["verified"] else 1
