@@ -71,6 +71,35 @@ def seq_range_forms(conn: duckdb.DuckDBPyConnection, runs: int) -> None:
         print(f"| {name} | {statistics.median(times) * 1000:,.0f} |", flush=True)
 
 
+def text_index(conn: duckdb.DuckDBPyConnection, raw_bytes: int, runs: int) -> None:
+    """What the trigram index costs to build, and what narrowing a search by it costs."""
+    from millpond.query import Scope, parse_filter
+    from millpond.store.indexer import BlockIndexer
+    from millpond.store.textindex import bloom_of
+
+    reader = conn.sql("SELECT message FROM events ORDER BY seq").to_arrow_reader(BLOCK)
+    built, blocks = 0.0, 0
+    for batch in reader:
+        started = time.process_time()
+        bloom_of(batch.column(0))
+        built += time.process_time() - started
+        blocks += 1
+    print(f"\ntext index: {blocks:,} blocks built in {built:.1f} s of CPU "
+          f"= {built / (raw_bytes / 1e9):.1f} s per GB of text")
+    indexer = BlockIndexer(conn, lambda: 0)
+    account = conn.execute("SELECT min(account_id) FROM events").fetchone()
+    assert account is not None
+    scope = Scope(int(account[0]), 0, 2**62, parse_filter(RARE))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        narrowed = indexer.narrow(scope)
+        times.append(time.perf_counter() - started)
+    kept = len(narrowed.seq.ranges) if narrowed.seq is not None else "all"
+    print(f"narrowing {RARE!r} over {indexer.indexed_upto:,} indexed events: "
+          f"{statistics.median(times) * 1000:,.0f} ms (median), {kept} ranges kept")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data_dir", type=Path)
@@ -93,6 +122,7 @@ def main() -> None:
         median = statistics.median(times)
         print(f"| {name} | {median * 1000:,.0f} | {raw_bytes / median / 1e9:.2f} |", flush=True)
     seq_range_forms(conn, args.runs)
+    text_index(conn, raw_bytes, args.runs)
 
 
 if __name__ == "__main__":

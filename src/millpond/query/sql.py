@@ -73,7 +73,6 @@ _COLUMNS: dict[str, tuple[str, bool]] = {
 }
 # Fields only the session holds.
 _SESSION_ONLY = {"serverIP"}
-BUILT_IN_FIELDS = (*_COLUMNS, *sorted(_SESSION_ONLY))
 
 
 def _json_path(name: str) -> str:

@@ -7,41 +7,24 @@ these a second. The body's token, if the URL and headers carry none, is read aft
 from __future__ import annotations
 
 import asyncio
-import logging
 from urllib.parse import parse_qsl
 
 import orjson
 
 from millpond.accounts import Permission
-from millpond.errors import MethodNotAllowed, MillpondError, ServerError
+from millpond.errors import MethodNotAllowed
 from millpond.ingest import addevents
 from millpond.ingest.scalyr_json import parse_body
 from millpond.store.base import EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
 from millpond.web.auth import bearer_token
-from millpond.web.context import Context
 from millpond.web.decoding import content_length, decompress, read_body
-from millpond.web.responses import send_error, send_json, wants_always200
+from millpond.web.endpoint import RawEndpoint
+from millpond.web.responses import send_json
 
-log = logging.getLogger("millpond.web")
 
-
-class AddEvents:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        try:
-            await self._handle(scope, receive, send, headers)
-        except MillpondError as error:
-            await send_error(send, error, wants_always200(headers))
-        except Exception:  # outside Starlette's error middleware: answer and log it here
-            log.exception("unexpected error in addEvents")
-            failure = ServerError(
-                "millpond hit an internal error; it is logged on the server; retry"
-            )
-            await send_error(send, failure, wants_always200(headers))
+class AddEvents(RawEndpoint):
+    name = "addEvents"
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]

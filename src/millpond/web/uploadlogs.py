@@ -8,24 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from urllib.parse import parse_qsl
 
 import numpy as np
 import pyarrow as pa
 
 from millpond.accounts import Permission
-from millpond.errors import MethodNotAllowed, MillpondError, ServerError
+from millpond.errors import MethodNotAllowed
 from millpond.ingest import session_id_for, upload_params
 from millpond.ingest.uploadlogs import split_lines_array
 from millpond.store.base import EVENT_SCHEMA, EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
 from millpond.web.auth import bearer_token
-from millpond.web.context import Context
 from millpond.web.decoding import content_length, decompress, read_body
-from millpond.web.responses import SUCCESS_BODY, send_error, send_json, wants_always200
-
-log = logging.getLogger("millpond.web")
+from millpond.web.endpoint import RawEndpoint
+from millpond.web.responses import SUCCESS_BODY, send_json
 
 SEVERITY_INFO = 3
 _DUPLICATE_BODY = (
@@ -74,22 +71,8 @@ def event_table(
     )
 
 
-class UploadLogs:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        try:
-            await self._handle(scope, receive, send, headers)
-        except MillpondError as error:
-            await send_error(send, error, wants_always200(headers))
-        except Exception:  # outside Starlette's error middleware: answer and log it here
-            log.exception("unexpected error in uploadLogs")
-            failure = ServerError(
-                "millpond hit an internal error; it is logged on the server; retry"
-            )
-            await send_error(send, failure, wants_always200(headers))
+class UploadLogs(RawEndpoint):
+    name = "uploadLogs"
 
     async def _handle(
         self, scope: Scope, receive: Receive, send: Send, headers: list[tuple[bytes, bytes]]
