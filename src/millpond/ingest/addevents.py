@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,7 @@ import orjson
 import pyarrow as pa
 
 from millpond.errors import BadParam
+from millpond.ingest import agent_layout
 from millpond.store.base import EVENT_SCHEMA
 
 SEVERITY_INFO = 3
@@ -83,24 +85,44 @@ def _strip_newline(message: str) -> str:
     return message
 
 
-def decode(
-    request: Mapping[str, Any],
-    *,
-    account_id: int,
-    server_ip: str | None,
-    receipt_ns: Callable[[int], int],
-) -> AddEvents:
-    """Check and assemble an addEvents request; `receipt_ns(n)` reserves n receipt stamps."""
+@dataclass(frozen=True)
+class _Request:
+    """What every event of a request shares."""
+
+    session: str
+    session_info: dict[str, Any]
+    log_attrs: dict[str, dict[str, Any]]
+    session_host: str | None  # sessionInfo.serverHost, which every event takes
+    logfile: str | None  # sessionInfo's, for events and logs without one
+    parser: str | None
+
+    def split(
+        self, fields: dict[str, Any]
+    ) -> tuple[str | None, str | None, str | None, str | None]:
+        """An event's fields (its log's attributes overlaid with its own, `message` already
+        taken out) → its server host, logfile, parser and the JSON of the rest. Consumes
+        `fields`."""
+        orig_host = fields.pop("__origServerHost", None)
+        host = self.session_host
+        if host is None:
+            host = orig_host if orig_host is not None else fields.get("serverHost")
+            host = _text(host) if host is not None else None
+        logfile = fields.pop("logfile", None)
+        parser = fields.pop("parser", None)
+        return (
+            host,
+            _text(logfile) if logfile is not None else self.logfile,
+            _text(parser) if parser is not None else self.parser,
+            orjson.dumps(fields).decode() if fields else None,
+        )
+
+
+def _request(request: Mapping[str, Any], server_ip: str | None) -> _Request:
     session = request.get("session")
     if not isinstance(session, str) or not session:
         raise BadParam(
             "the body needs a \"session\": a string that identifies the uploading process "
             "(a UUID made at start-up), the same for all its requests"
-        )
-    events = request.get("events")
-    if not isinstance(events, list):
-        raise BadParam(
-            "the body needs \"events\": a list of events (it may be empty, as in a ping)"
         )
     info = request.get("sessionInfo")
     if info is None:
@@ -123,19 +145,41 @@ def decode(
             raise BadParam(f"logs[{i}].attrs must be an object")
         log_attrs[_id(entry["id"], f"logs[{i}].id")] = attrs
 
-    n = len(events)
     session_host = info.get("serverHost")
-    session_host = _text(session_host) if session_host is not None else None
-    info_defaults = {k: _text(info[k]) for k in _COLUMN_FIELDS if info.get(k) is not None}
+    defaults = {k: _text(info[k]) for k in _COLUMN_FIELDS if info.get(k) is not None}
+    return _Request(
+        session=session,
+        session_info=session_info,
+        log_attrs=log_attrs,
+        session_host=_text(session_host) if session_host is not None else None,
+        logfile=defaults.get("logfile"),
+        parser=defaults.get("parser"),
+    )
 
+
+def decode(
+    request: Mapping[str, Any],
+    *,
+    account_id: int,
+    server_ip: str | None,
+    receipt_ns: Callable[[int], int],
+) -> AddEvents:
+    """Check and assemble an addEvents request; `receipt_ns(n)` reserves n receipt stamps."""
+    shared = _request(request, server_ip)
+    events = request.get("events")
+    if not isinstance(events, list):
+        raise BadParam(
+            "the body needs \"events\": a list of events (it may be empty, as in a ping)"
+        )
+    n = len(events)
     ts = np.empty(n, dtype=np.int64)
     missing_ts: list[int] = []
     severity = np.full(n, SEVERITY_INFO, dtype=np.int8)
     threads: list[str | None] = [None] * n
     messages: list[str | None] = [None] * n
-    hosts: list[str | None] = [session_host] * n
-    logfiles: list[str | None] = [info_defaults.get("logfile")] * n
-    parsers: list[str | None] = [info_defaults.get("parser")] * n
+    hosts: list[str | None] = [None] * n
+    logfiles: list[str | None] = [None] * n
+    parsers: list[str | None] = [None] * n
     attrs_json: list[str | None] = [None] * n
     seq_ids: list[str | None] = [None] * n
     seq_nums: list[int | None] = [None] * n
@@ -151,24 +195,15 @@ def decode(
         elif not isinstance(own, dict):
             raise BadParam(f"events[{i}].attrs must be an object")
         log_id = event.get("log")
-        base = log_attrs.get(_id(log_id, f"events[{i}].log")) if log_id is not None else None
+        base = (
+            shared.log_attrs.get(_id(log_id, f"events[{i}].log")) if log_id is not None else None
+        )
         fields = {**base, **own} if base else dict(own)
 
         message = fields.pop("message", None)
         if message is not None:
             messages[i] = _strip_newline(_text(message))
-        orig_host = fields.pop("__origServerHost", None)
-        if session_host is None:
-            host = orig_host if orig_host is not None else fields.get("serverHost")
-            hosts[i] = _text(host) if host is not None else None
-        logfile = fields.pop("logfile", None)
-        if logfile is not None:
-            logfiles[i] = _text(logfile)
-        parser = fields.pop("parser", None)
-        if parser is not None:
-            parsers[i] = _text(parser)
-        if fields:
-            attrs_json[i] = orjson.dumps(fields).decode()
+        hosts[i], logfiles[i], parsers[i], attrs_json[i] = shared.split(fields)
 
         raw_ts = event.get("ts")
         if raw_ts is None or raw_ts == "":
@@ -209,11 +244,11 @@ def decode(
         first = receipt_ns(len(missing_ts))
         ts[missing_ts] = np.arange(first, first + len(missing_ts), dtype=np.int64)
 
-    table = pa.Table.from_arrays(
+    return _assemble(
+        shared,
+        account_id,
         [
-            pa.repeat(pa.scalar(account_id, pa.int32()), n),
             pa.array(ts),
-            pa.repeat(pa.scalar(session, pa.string()), n),
             pa.array(threads, pa.string()),
             pa.array(severity),
             pa.array(messages, pa.string()),
@@ -222,15 +257,124 @@ def decode(
             pa.array(parsers, pa.string()),
             pa.array(attrs_json, pa.string()),
         ],
+        pa.array(seq_ids, pa.string()),
+        pa.array(seq_nums, pa.int64()),
+    )
+
+
+def _assemble(
+    shared: _Request,
+    account_id: int,
+    columns: list[pa.Array],
+    seq_ids: pa.Array,
+    seq_nums: pa.Array,
+) -> AddEvents:
+    """`columns`: ts, thread, severity, message, server_host, logfile, parser, attrs."""
+    n = len(columns[0])
+    ts, rest = columns[0], columns[1:]
+    table = pa.Table.from_arrays(
+        [
+            pa.repeat(pa.scalar(account_id, pa.int32()), n),
+            ts,
+            pa.repeat(pa.scalar(shared.session, pa.string()), n),
+            *rest,
+        ],
         schema=EVENT_SCHEMA,
     )
     return AddEvents(
-        session=session,
-        session_info=session_info,
+        session=shared.session,
+        session_info=shared.session_info,
         table=table,
-        seq_ids=pa.array(seq_ids, pa.string()),
-        seq_nums=pa.array(seq_nums, pa.int64()),
+        seq_ids=seq_ids,
+        seq_nums=seq_nums,
     )
+
+
+def decode_layout(
+    layout: agent_layout.Layout, *, account_id: int, server_ip: str | None
+) -> AddEvents | None:
+    """`decode` for a body `agent_layout.parse` read: the same result, a few times faster.
+
+    None where the general path must decide (it then also names any error)."""
+    shared = _request(layout.request, server_ip)
+    n = len(layout.keys)
+    # Per distinct thread + log + attrs prefix (a handful per request), the columns it gives.
+    distinct: dict[bytes, int] = {}
+    rows: list[tuple[str, str | None, str | None, str | None, str | None]] = []
+    for token in dict.fromkeys(layout.keys):
+        key = agent_layout.event_key(token)
+        if key is None:
+            return None
+        base = shared.log_attrs.get(key.log)
+        distinct[token] = len(rows)
+        fields = {**base, **key.attrs} if base else key.attrs
+        fields.pop("message", None)  # the event's length-prefixed message wins
+        rows.append((key.thread, *shared.split(fields)))
+    codes = pa.array(np.fromiter(map(distinct.__getitem__, layout.keys), np.int32, n))
+    per_key = [pa.array(column, pa.string()).take(codes) for column in zip(*rows, strict=True)]
+
+    stamps = list(map(int, layout.ts))
+    if max(stamps) > _MAX_TS:
+        stamps = [min(stamp, _MAX_TS) for stamp in stamps]
+    sequences = _layout_sequences(layout)
+    if sequences is None:
+        return None
+    return _assemble(
+        shared,
+        account_id,
+        [
+            pa.array(np.array(stamps, dtype=np.int64)),
+            per_key[0],
+            pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
+            layout.messages,
+            *per_key[1:],
+        ],
+        *sequences,
+    )
+
+
+def _layout_sequences(layout: agent_layout.Layout) -> tuple[pa.Array, pa.Array] | None:
+    """`decode`'s running si / sn / sd state, over a layout's columns at once; None on any
+    error (the general path then names it)."""
+    n = len(layout.keys)
+    sn_given, sn = _numbers(layout.sn)
+    after_given, after = _numbers(layout.sd_after)
+    before_given, before = _numbers(layout.sd_before)
+    si_given = np.fromiter(map(len, layout.si), np.int64, n) > 0
+    sd_given = after_given | before_given
+    given = si_given | sn_given | sd_given
+    if not given.any():
+        return pa.nulls(n, pa.string()), pa.nulls(n, pa.int64())
+    sd = np.where(after_given, after, before)  # written twice, the last wins
+    if int(sd.max()) * n + int(np.abs(sn).max()) >= 2**63:
+        return None  # might leave 64 bits: the general path checks each step
+    position = np.arange(n)
+    last_sn = np.maximum.accumulate(np.where(sn_given, position, -1))
+    if bool(np.any(sd_given & (last_sn < 0))):
+        return None  # a delta before any sn
+    # The number: the last sn given, plus the deltas of the events after it up to this one.
+    deltas = np.cumsum(np.where(sn_given, 0, sd))
+    anchor = np.maximum(last_sn, 0)
+    numbers = sn[anchor] + deltas - deltas[anchor]
+    last_si = np.cumsum(si_given) - 1  # which of the ids given so far is in force
+    marked = given & (last_sn >= 0) & (last_si >= 0)
+    try:
+        ids = pa.array([item[1:-1].decode() for item in compress(layout.si, si_given)])
+    except UnicodeDecodeError:
+        return None
+    return (
+        ids.cast(pa.string()).take(pa.array(np.maximum(last_si, 0), mask=~marked)),
+        pa.array(numbers, pa.int64(), mask=~marked),
+    )
+
+
+def _numbers(column: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """A column of digit strings (b"" where absent; at most 18 digits) → (given, values)."""
+    given = np.fromiter(map(len, column), np.int64, len(column)) > 0
+    values = np.zeros(len(column), dtype=np.int64)
+    if given.any():
+        values[given] = list(map(int, compress(column, given)))
+    return given, values
 
 
 def _sequence_number(value: Any, index: int, name: str) -> int:

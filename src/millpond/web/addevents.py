@@ -13,7 +13,7 @@ import orjson
 
 from millpond.accounts import Permission
 from millpond.errors import MethodNotAllowed
-from millpond.ingest import addevents
+from millpond.ingest import addevents, agent_layout
 from millpond.ingest.scalyr_json import parse_body
 from millpond.store.base import EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
@@ -44,7 +44,9 @@ class AddEvents(RawEndpoint):
         raw = await read_body(receive, limit, content_length(headers))
         encoding = next((v.decode("latin-1") for k, v in headers if k == b"content-encoding"), "")
         body = decompress(raw, encoding, limit)
-        request = parse_body(body)
+        # The Scalyr Agent's exact layout straight to columns; anything else the general way.
+        layout = agent_layout.parse(body)
+        request = layout.request if layout is not None else parse_body(body)
         if not token:
             body_token = request.get("token")
             principal = ctx.registry.authenticate(
@@ -54,12 +56,19 @@ class AddEvents(RawEndpoint):
         ctx.quota.check(principal.account_id, len(body))
 
         client = scope.get("client")
-        decoded = addevents.decode(
-            request,
-            account_id=principal.account_id,
-            server_ip=client[0] if client else None,
-            receipt_ns=ctx.stamper.reserve,
-        )
+        server_ip = client[0] if client else None
+        decoded = None
+        if layout is not None:
+            decoded = addevents.decode_layout(
+                layout, account_id=principal.account_id, server_ip=server_ip
+            )
+        if decoded is None:
+            decoded = addevents.decode(
+                parse_body(body) if layout is not None else request,
+                account_id=principal.account_id,
+                server_ip=server_ip,
+                receipt_ns=ctx.stamper.reserve,
+            )
         batch = EventBatch(
             account_id=principal.account_id,
             table=decoded.table,
