@@ -19,18 +19,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from millpond import server
+from millpond.errors import VersionMismatch
 from millpond.query.sql import SQL, Scope
 from millpond.settings import from_env
 from millpond.store.base import (
     AccountRecord,
+    ConfigFile,
     EventBatch,
+    ParserUse,
     TokenRecord,
     WriteResult,
 )
 
 
 class NullStore:
-    """A `Store` that keeps accounts and tokens in memory and stores no events."""
+    """A `Store` that keeps accounts, tokens and config files in memory and stores no events."""
 
     created = True
     dialect = "duckdb"
@@ -42,6 +45,9 @@ class NullStore:
     def __init__(self) -> None:
         self._accounts: list[AccountRecord] = []
         self._tokens: list[TokenRecord] = []
+        self._files: dict[tuple[int, str], ConfigFile] = {}
+        # The last version each path had, deleted or not, so versions never repeat.
+        self._versions: dict[tuple[int, str], int] = {}
         self.batches = 0
         self.rows = 0
 
@@ -89,6 +95,41 @@ class NullStore:
 
     def expire(self, events_before_ns: int | None, nonces_before_ns: int) -> int:
         return 0
+
+    def get_file(self, account_id: int, path: str) -> ConfigFile | None:
+        return self._files.get((account_id, path))
+
+    def put_file(
+        self, account_id: int, path: str, content: str, expected_version: int | None,
+        now_ns: int,
+    ) -> ConfigFile:
+        key = (account_id, path)
+        live = self._files.get(key)
+        self._check_version(path, live, expected_version)
+        version = self._versions.get(key, 0) + 1
+        created = now_ns if live is None else live.create_ns
+        self._files[key] = ConfigFile(path, version, content, created, now_ns)
+        self._versions[key] = version
+        return self._files[key]
+
+    def delete_file(
+        self, account_id: int, path: str, expected_version: int | None, now_ns: int
+    ) -> bool:
+        live = self._files.get((account_id, path))
+        self._check_version(path, live, expected_version)
+        return self._files.pop((account_id, path), None) is not None
+
+    def list_files(self, account_id: int) -> list[str]:
+        return sorted(path for account, path in self._files if account == account_id)
+
+    def parsers_in_use(self, account_id: int) -> list[ParserUse]:
+        return []  # no events are stored, so no parser is ever used
+
+    @staticmethod
+    def _check_version(path: str, live: ConfigFile | None, expected: int | None) -> None:
+        current = 0 if live is None else live.version
+        if expected is not None and expected != current:
+            raise VersionMismatch(f"{path} is at version {current}, not {expected}")
 
 
 def main(argv: list[str] | None = None) -> None:

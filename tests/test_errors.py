@@ -21,6 +21,7 @@ from millpond.errors import (
     ServerError,
     Unavailable,
     UnsupportedEncoding,
+    VersionMismatch,
     WrongTokenKind,
 )
 
@@ -38,6 +39,7 @@ TABLE: list[tuple[type[MillpondError], str, int, int]] = [
     (Backoff, "error/server/backoff", 429, 1),
     (Unavailable, "error/server/backoff", 503, 1),
     (QueryTimeout, "error/server/timeout", 503, 1),
+    (VersionMismatch, "error/client/versionMismatch", 409, 2),
 ]
 
 

@@ -1,4 +1,5 @@
-"""A small client of millpond's query APIs (spec §3): log, facet and numeric queries, and tail.
+"""A small client of millpond's query APIs (spec §3): log, facet and numeric queries, and tail;
+and of its config-file methods (§3.9), where parsers live.
 
 `QueryClient` wraps one `httpx.Client`; tests hand it an `httpx.MockTransport` (or any other
 transport) instead of a network. Every failure comes out as an error of `millpond.errors`: the
@@ -26,6 +27,7 @@ from millpond.errors import (
     QueryTimeout,
     RequestTooLarge,
     ServerError,
+    VersionMismatch,
 )
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -40,13 +42,16 @@ _ERRORS: dict[str, type[MillpondError]] = {
     cls.status: cls
     for cls in (
         ClientError, BadParam, NoPermission, RequestTooLarge, NotFound, MethodNotAllowed,
-        ServerError, QueryTimeout,
+        VersionMismatch, ServerError, QueryTimeout,
     )
 }
 
 
 class QueryClient:
-    """The query methods of one millpond server, as one API token sees them."""
+    """The query and config-file methods of one millpond server, as one API token sees them.
+
+    `kind` is the kind of token the caller needs, for the message when there is none.
+    """
 
     def __init__(
         self,
@@ -55,12 +60,14 @@ class QueryClient:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = TIMEOUT_SECONDS,
+        kind: str = "read-logs",
     ) -> None:
         if not token:
+            printed = "the server prints one when it first starts; " if kind == "read-logs" else ""
             raise NoPermission(
-                "no API token: pass --token or set MILLPOND_TOKEN to a read-logs token "
-                "(the server prints one when it first starts; "
-                "'millpond token create --kind read-logs' makes another)"
+                f"no API token: pass --token or set MILLPOND_TOKEN to a {kind} token "
+                f"({printed}'millpond token create --kind {kind}' makes "
+                f"{'another' if printed else 'one'})"
             )
         self.url = _normalise_url(url)
         self._http = httpx.Client(
@@ -151,6 +158,31 @@ class QueryClient:
                 "endTime": end,
                 "buckets": buckets,
             },
+        )
+
+    # -- config files (§3.9) --------------------------------------------------------------------
+
+    def list_files(self) -> dict[str, Any]:
+        """POST /listFiles: the `paths` of the account's files, and the `parsers` in use."""
+        return self._post("/listFiles", {})
+
+    def get_file(self, path: str, *, expected_version: int | None = None) -> dict[str, Any]:
+        """POST /getFile: the file (`content`, `version`, …); status `success/noSuchFile`
+        if there is none, `success/unchanged` (no content) if it is at `expected_version`."""
+        return self._post("/getFile", {"path": path, "expectedVersion": expected_version})
+
+    def put_file(
+        self, path: str, content: str, *, expected_version: int | None = None
+    ) -> dict[str, Any]:
+        """POST /putFile: write the file; the answer has its new `version`."""
+        return self._post(
+            "/putFile", {"path": path, "content": content, "expectedVersion": expected_version}
+        )
+
+    def delete_file(self, path: str, *, expected_version: int | None = None) -> dict[str, Any]:
+        """POST /putFile with deleteFile: remove the file (no error if there is none)."""
+        return self._post(
+            "/putFile", {"path": path, "deleteFile": True, "expectedVersion": expected_version}
         )
 
     # -- paging -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ code the CLI uses, and renders itself as the spec's JSON envelope.
     │   ├── NoPermission               error/client/noPermission 401
     │   │   └── WrongTokenKind         error/client/noPermission 403
     │   ├── RequestTooLarge            error/client/requestTooLarge 413
+    │   ├── VersionMismatch            error/client/versionMismatch 409
     │   ├── NotFound                   error/client/notFound   404
     │   └── MethodNotAllowed           error/client/methodNotAllowed 405
     └── ServerError                    error/server            500
@@ -69,6 +70,16 @@ class WrongTokenKind(NoPermission):
 class RequestTooLarge(ClientError):
     status = "error/client/requestTooLarge"
     http_status = 413
+
+
+class VersionMismatch(ClientError):
+    """putFile's `expectedVersion` is not the file's version: someone else changed it.
+
+    409 Conflict is HTTP's code for a write based on a stale copy; clients key off the status.
+    """
+
+    status = "error/client/versionMismatch"
+    http_status = 409
 
 
 class NotFound(ClientError):

@@ -32,7 +32,9 @@ TOKEN_KINDS = {
     "CFG-R": "read-config",
     "CFG-W": "write-config",
 }
-CONFIG_FILES = ("/listFiles", "/getFile", "/putFile")
+# The config file the recorded getFile asks for, there before the tool runs.
+ALERTS = "/scalyr/alerts"
+ALERTS_TEXT = '{\n  alerts: [{trigger: "count:5 minutes(RC-123) > 3"}]\n}\n'
 
 JUNE = 1_780_272_000  # 2026-06-01T00:00:00Z, inside the recording's ISO-8601 range
 TAIL = 1_795_919_600  # inside both of the recorded `tail` windows
@@ -69,6 +71,9 @@ def tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             session="api-session",
             session_fields={"serverHost": "api-1"},
         )
+        api.client.app.state.ctx.store.put_file(  # type: ignore[attr-defined]
+            api.registry.account("default").id, ALERTS, ALERTS_TEXT, None, JUNE * S
+        )
         api.clock.now = NOW * S
         yield api
 
@@ -81,15 +86,8 @@ def _id(index: int, recorded: dict[str, Any]) -> str:
 
 
 def _cases() -> list[Any]:
-    cases = []
-    for index, recorded in enumerate(RECORDED):
-        path = recorded["request_line"].split()[1]
-        marks = (
-            [pytest.mark.xfail(reason="config files: issue 5", strict=True)]
-            if path in CONFIG_FILES else []
-        )
-        cases.append(pytest.param(recorded, id=_id(index, recorded), marks=marks))
-    return cases
+    return [pytest.param(recorded, id=_id(index, recorded)) for index, recorded in
+            enumerate(RECORDED)]
 
 
 def test_every_placeholder_token_is_known() -> None:
@@ -200,21 +198,25 @@ def _power(reply: dict[str, Any], request: dict[str, Any]) -> None:
 
 
 def _list_files(reply: dict[str, Any], request: dict[str, Any]) -> None:
-    assert isinstance(reply["paths"], list)
-    assert all(isinstance(p, str) for p in reply["paths"])
+    paths = reply["paths"]  # printed one per line
+    assert isinstance(paths, list) and all(isinstance(p, str) for p in paths)
+    assert ALERTS in paths
+    assert paths == sorted(paths)
 
 
 def _get_file(reply: dict[str, Any], request: dict[str, Any]) -> None:
-    if reply["status"] == "success/noSuchFile":
-        return
+    assert reply["status"] == "success"  # the seeded file
     assert type(reply["version"]) is int  # printed with %d
-    int(reply["createDate"])  # milliseconds, passed through int()
-    int(reply["modDate"])
-    assert isinstance(reply["content"], str)
+    assert reply["version"] == 1
+    assert int(reply["createDate"]) == int(reply["modDate"]) == JUNE * 1000  # ms, via int()
+    assert reply["content"] == ALERTS_TEXT  # printed as it is
+    assert reply["path"] == request["path"]
 
 
 def _put_file(reply: dict[str, Any], request: dict[str, Any]) -> None:
     assert reply["status"] == "success"
+    if "content" in request:
+        assert type(reply["version"]) is int  # an extra the tool ignores
 
 
 READS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {

@@ -80,6 +80,31 @@ class TokenRecord:
     revoked_ns: int | None = None
 
 
+@dataclass(frozen=True)
+class ConfigFile:
+    """One configuration file of an account (spec §3.9), e.g. a parser at /logParsers/NAME.
+
+    `version` starts at 1 and goes up by one with every write; it never repeats for a path,
+    even when the file is deleted and created again. Times are nanoseconds since the epoch.
+    """
+
+    path: str
+    version: int
+    content: str
+    create_ns: int
+    mod_ns: int
+
+
+@dataclass(frozen=True)
+class ParserUse:
+    """How often a `parser` name came in with committed events, and when (commit times)."""
+
+    name: str
+    first_ns: int
+    last_ns: int
+    events: int
+
+
 class Store(Protocol):
     """What millpond needs of a storage backend."""
 
@@ -124,4 +149,38 @@ class Store(Protocol):
 
     def expire(self, events_before_ns: int | None, nonces_before_ns: int) -> int:
         """Delete events older than a cut-off (None keeps them) and nonces past their window."""
+        ...
+
+    # -- configuration files (spec §3.9); one account never sees another's ---------------------
+
+    def get_file(self, account_id: int, path: str) -> ConfigFile | None:
+        """The file at `path`, or None if there is none (never written, or deleted)."""
+        ...
+
+    def put_file(
+        self, account_id: int, path: str, content: str, expected_version: int | None,
+        now_ns: int,
+    ) -> ConfigFile:
+        """Create or replace a file, committed before this returns.
+
+        With `expected_version`, raises VersionMismatch unless the file is at that version;
+        a file that does not exist is at version 0, so 0 means "only if it is new".
+        """
+        ...
+
+    def delete_file(
+        self, account_id: int, path: str, expected_version: int | None, now_ns: int
+    ) -> bool:
+        """Delete a file, committed before this returns; False if there was none.
+
+        `expected_version` is checked as in `put_file`.
+        """
+        ...
+
+    def list_files(self, account_id: int) -> list[str]:
+        """The paths of an account's files, sorted lexicographically."""
+        ...
+
+    def parsers_in_use(self, account_id: int) -> list[ParserUse]:
+        """Every `parser` value the account's committed events carried, sorted by name."""
         ...

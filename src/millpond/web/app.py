@@ -23,6 +23,7 @@ from millpond.settings import Settings
 from millpond.store import DuckDBStore
 from millpond.store.base import Store
 from millpond.web.addevents import AddEvents
+from millpond.web.configfiles import get_file, list_files, put_file
 from millpond.web.context import Context
 from millpond.web.numeric import create_timeseries, numeric_query, timeseries_query
 from millpond.web.powerquery import power_query
@@ -128,6 +129,13 @@ def create_app(
         Route("/api/timeseriesQuery", timeseries_query, methods=["GET", "POST"]),
         Route("/api/createTimeseries", create_timeseries, methods=["POST"]),
         Route("/api/powerQuery", power_query, methods=["GET", "POST"]),
+        # scalyr-tool and the Java client use the paths without /api/ (§0.1).
+        Route("/getFile", get_file, methods=["GET", "POST"]),
+        Route("/api/getFile", get_file, methods=["GET", "POST"]),
+        Route("/putFile", put_file, methods=["GET", "POST"]),
+        Route("/api/putFile", put_file, methods=["GET", "POST"]),
+        Route("/listFiles", list_files, methods=["GET", "POST"]),
+        Route("/api/listFiles", list_files, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
     ]
     app = _App(
