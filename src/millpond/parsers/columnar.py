@@ -1,0 +1,349 @@
+"""A parser's formats compiled to write each line's fields straight as JSON: the ingest fast path.
+
+At ingest a parser's fields end up as one JSON object per event (the `attrs` column).
+`Parser.parse` builds a dict per line (`Format.match`), merges, pops the special fields and
+wraps it all in a `Parsed`, and the caller serialises the dict again. For parsers made only of
+plain formats — no line groupers, rewrites, `repeat`, `discard`, magic `_` names, json fields
+or captured `timezone` (the built-in `accessLog` and `systemLog`, most user parsers) — a `Plan`
+does the same work in one pass per line: the format's own regex, then a function generated
+per format that appends each field's JSON text (`"status":503`) to a list, using the format's
+own conversions (`to_value`, `unquote`, directives) value by value.
+
+Exactness: the generated code writes a value only where its JSON text is certain (an int, a
+float through orjson, a string with nothing to escape); for anything else — a string needing
+escapes, a line two non-halting formats both match, a field a directive names like another
+field, a line past `PARSE_LIMIT`, any exception — it gives up on the line, which then goes
+through `Parser.parse` like any other. `tests/parsers/test_columnar.py` checks that a plan
+and `parse` agree line for line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+
+from millpond.parsers import formats
+from millpond.parsers.parser import PARSE_LIMIT, Parser
+from millpond.parsers.patterns import number_value, to_value, unescape, unquote
+from millpond.parsers.severity import severity_of
+from millpond.parsers.timestamps import parse_timestamp
+
+SPECIAL: Final = frozenset({"timestamp", "severity", "message", "timezone"})
+_NUMBER_START: Final = frozenset("-0123456789")
+
+# emit(groups, members, special) -> False if the line must go the exact way
+_Emit = Callable[[Sequence[Any], list[str], list[Any]], bool]
+
+
+@dataclass(frozen=True)
+class _Step:
+    match: Callable[[str], Any]  # the format's regex: match, or search for a fragment format
+    emit: _Emit
+    extra: str  # the format's attributes and id flag as JSON members ("" if none)
+    halt: bool
+    zone: str | None  # the {timezone=…} of its timestamp matcher
+    has_timestamp: bool
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _members(fields: dict[str, Any]) -> str:
+    return ",".join(f"{_json(k)}:{_json(v)}" for k, v in fields.items())
+
+
+class Plan:
+    """A parser's formats, compiled to JSON writers. Build with `plan_for`."""
+
+    def __init__(self, parser: Parser, steps: tuple[_Step, ...], attributes: str,
+                 zone: str | None) -> None:
+        self.parser = parser
+        self._steps = steps
+        self._attributes = attributes
+        self._zone = zone
+
+    def run(self, lines: Sequence[str], *, now_ns: int | None = None
+            ) -> tuple[list[str | None], list[int | None], list[int | None]]:
+        """Per line alone, what `Parser.parse` gives for it: the JSON object of its fields
+        (None: no fields), its time in ns and its severity (None: none)."""
+        n = len(lines)
+        objects: list[str | None] = [None] * n
+        stamps: list[int | None] = [None] * n
+        severities: list[int | None] = [None] * n
+        steps = self._steps
+        attributes = self._attributes
+        default_zone = self._zone
+        parsed_stamps: dict[tuple[str, str | None], int | None] = {}
+        slow: list[int] = []
+        for i, line in enumerate(lines):
+            if len(line) > PARSE_LIMIT:
+                slow.append(i)
+                continue
+            members = [attributes] if attributes else []
+            special: list[Any] = [None, None]  # timestamp, severity
+            zone = None
+            try:
+                ok = True
+                for step in steps:
+                    m = step.match(line)
+                    if m is None:
+                        continue
+                    if not step.emit(m.groups(), members, special):
+                        ok = False  # an unusual value: the exact way
+                        break
+                    if step.extra:
+                        members.append(step.extra)
+                    if step.zone is not None and step.has_timestamp:
+                        zone = step.zone
+                    if step.halt:
+                        break
+                if not ok:
+                    slow.append(i)
+                    continue
+                if members:
+                    objects[i] = "{" + ",".join(members) + "}"
+                severity, stamp = special[1], special[0]
+                if severity is not None:
+                    severities[i] = severity_of(severity)
+                if stamp is not None:
+                    text = stamp if isinstance(stamp, str) else str(stamp)
+                    key = (text, zone or default_zone)
+                    if key not in parsed_stamps:
+                        parsed_stamps[key] = parse_timestamp(text, key[1], now_ns=now_ns)
+                    stamps[i] = parsed_stamps[key]
+            except Exception:
+                slow.append(i)
+        for i in slow:
+            (event,) = self.parser.parse([lines[i]], now_ns=now_ns)
+            objects[i] = _json(event.fields) if event.fields else None
+            stamps[i] = event.ts_ns
+            severities[i] = event.severity
+        return objects, stamps, severities
+
+
+def plan_for(parser: Parser) -> Plan | None:
+    """A plan for `parser`, or None if it uses what only `Parser.parse` does."""
+    if not isinstance(parser, Parser):
+        return None
+    program = parser._program
+    if program.groupers or program.intermittent or program.discard_fields:
+        return None
+    attributes = program.attributes
+    if any(k in SPECIAL for k in attributes):
+        return None
+    formats_: list[tuple[Any, formats.Format | None, list[tuple[str, Any, Any]]]] = []
+    for step in program.steps:
+        if step.repeat or step.rewrites or step.discard or any(k in SPECIAL for k in step.extra):
+            return None
+        if step.directive in _FLAT_JSON:
+            formats_.append((step, None, []))
+            continue
+        compiled = getattr(step.match, "__self__", None)
+        if not isinstance(compiled, formats.Format) or step.match != compiled.match:
+            return None
+        fields = compiled.plan_fields()
+        if fields is None or any(f.name == "timezone" for _, f, _ in fields):
+            return None
+        formats_.append((step, compiled, fields))
+    # Lines a non-halting format matched go on to the next formats, and `parse` merges their
+    # fields (the later wins): plan only where no two formats that can both match a line name
+    # the same field, and at most one directive that names fields of its own can run on a line.
+    names = [[*(f.name for _, f, _ in fields if f.name not in SPECIAL), *step.extra]
+             for step, _, fields in formats_]
+    open_ended = [1 if compiled is None else sum(_open_ended(f) for _, f, _ in fields)
+                  for _, compiled, fields in formats_]
+    for i, (step, _, _) in enumerate(formats_):
+        if len(set(names[i])) != len(names[i]) or set(names[i]) & set(attributes):
+            return None
+        if open_ended[i] > 1:
+            return None
+        if not step.halt:  # it and any later format can both match a line
+            for j in range(i + 1, len(formats_)):
+                if set(names[i]) & set(names[j]) or (open_ended[i] and open_ended[j]):
+                    return None
+    reserved = frozenset([*(n for group in names for n in group), *attributes, *SPECIAL])
+    steps = tuple(_plan_step(step, compiled, fields, reserved)
+                  for step, compiled, fields in formats_)
+    return Plan(parser, steps, _members(attributes), program.zone)
+
+
+def _open_ended(field: Any) -> bool:
+    """Whether a field's directive may name fields other than the field itself."""
+    return (field.name not in SPECIAL and field.code not in _VALUE_CODES
+            and getattr(field.emit, "__qualname__", "") not in ("_store", "_store_number"))
+
+
+def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[str, Any, Any]],
+               reserved: frozenset[str]) -> _Step:
+    if compiled is None:  # `${parse=json}$`: the whole line, always "matched"
+        return _Step(match=_whole_line, emit=_flat_json(reserved), extra=_members(step.extra),
+                     halt=step.halt, zone=step.zone, has_timestamp=True)
+    return _Step(
+        match=compiled.regex.search if compiled.fragment else compiled.regex.match,
+        emit=_generate(compiled, fields, reserved),
+        extra=_members(step.extra),
+        halt=step.halt,
+        zone=step.zone,
+        has_timestamp=any(f.name == "timestamp" for _, f, _ in fields),
+    )
+
+
+_FLAT_JSON: Final = frozenset({"json", "dottedJson"})  # the same for objects of scalars
+_LONG_DIGITS: Final = re.compile(r"[0-9]{19}")  # past what orjson reads as an int
+_INT64: Final = range(-(2**63), 2**63)
+
+
+class _Groups:
+    """What `_whole_line` gives as a match: groups() is the line."""
+
+    __slots__ = ("line",)
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+    def groups(self) -> tuple[str]:
+        return (self.line,)
+
+
+def _whole_line(line: str) -> _Groups:
+    return _Groups(line)
+
+
+def _flat_json(reserved: frozenset[str]) -> _Emit:
+    """`${parse=json}$` for a line that is a JSON object of scalars (the common JSON log):
+    its members as they are; `timestamp` and `severity` to their places, `message` dropped.
+    Nested values, long integers or a name the parser uses otherwise: the exact way."""
+
+    def emit(g: Sequence[Any], members: list[str], special: list[Any]) -> bool:
+        line = g[0]
+        if _LONG_DIGITS.search(line) is not None:
+            return False
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return False
+        if obj.__class__ is not dict:
+            return False
+        for key, value in obj.items():
+            c = value.__class__
+            if c is dict or c is list or (c is int and value not in _INT64) or not key:
+                return False
+            if key in reserved:
+                if key == "timestamp":
+                    special[0] = value
+                elif key == "severity":
+                    special[1] = value
+                elif key != "message":
+                    return False
+        for key in ("timestamp", "severity", "message"):
+            obj.pop(key, None)
+        if obj:
+            members.append(orjson.dumps(obj).decode()[1:-1])
+        return True
+
+    return emit
+
+
+_VALUE_CODES: Final = frozenset(
+    {formats.CODE_PLAIN, formats.CODE_QUOTED, formats.CODE_ESCAPED, formats.CODE_TEXT}
+)
+
+# The value `v` of a field to JSON: certain cases only; anything else gives up on the line.
+_WRITE_VALUE = """\
+    c = v.__class__
+    if c is str:
+        if '"' in v or '\\\\' in v or not v.isprintable():
+            return False
+        members.append({key} + '"' + v + '"')
+    elif c is int:
+        members.append({key} + str(v))
+    elif c is float:
+        members.append({key} + json(v))
+    else:
+        return False
+"""
+
+
+def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
+              reserved: frozenset[str]) -> _Emit:
+    """Straight-line Python for one format: one block per field (only field names, as
+    literals through repr, and indexes reach the source; every function is passed in)."""
+    env: dict[str, Any] = {
+        "to_value": to_value, "unquote": unquote, "unescape": unescape,
+        "number_value": number_value, "json": _json, "NUMBER_START": _NUMBER_START,
+        "RESERVED": reserved,
+    }
+    number = "to_value(t) if t[:1] in NUMBER_START and t != '-' else t"
+    body: list[str] = []
+    for k, (group, field, collect) in enumerate(plan):
+        position = compiled.regex.groupindex[group] - 1
+        body += [f"    t = g[{position}]", "    if t is None:", "        return False"]
+        name = field.name
+        if name == "message":
+            continue  # `parse` drops it
+        if name in ("timestamp", "severity"):
+            env[f"collect{k}"] = collect
+            slot = 0 if name == "timestamp" else 1
+            body.append(f"    special[{slot}] = collect{k}((t,), {{}}).get({name!r})")
+            continue
+        key = repr(_json(name) + ":")
+        if field.decode is not None:
+            env[f"decode{k}"] = field.decode
+        code = field.code
+        # The common cases first, each exactly what the format's own code gives: a plain
+        # integer (`to_value`), a quoted string with nothing to unescape (`unquote`).
+        fast_int = [
+            "    if t.isdigit() and t.isascii() and len(t) < 19 and (t[0] != '0' or len(t) == 1):",
+            f"        members.append({key} + t)",
+            "    else:",
+        ]
+        if code == formats.CODE_PLAIN:
+            body += [*fast_int, f"        v = {number}"]
+            body += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
+            continue
+        if code == formats.CODE_QUOTED:
+            body += [
+                "    if t[:1] == '\"':",
+                "        if (len(t) > 1 and t[-1] == '\"' and '\\\\' not in t\n"
+                "                and '\"' not in t[1:-1]):",
+                "            t = t[1:-1]",
+                "        else:",
+                "            t = unquote(t)",
+                *fast_int, f"        v = {number}",
+            ]
+            body += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
+            continue
+        if code == formats.CODE_ESCAPED:
+            body += ["    if '\\\\' in t:", "        t = unescape(t)", f"    v = {number}"]
+        elif code == formats.CODE_TEXT:
+            body.append(f"    v = decode{k}(t)" if field.decode is not None else "    v = t")
+        elif getattr(field.emit, "__qualname__", "") == "_store_number":
+            body.append("    v = number_value(" + (f"decode{k}(t))" if field.decode else "t)"))
+        else:  # a directive: its fields, each checked against the format's other names
+            env[f"emit{k}"] = field.emit
+            value = f"decode{k}(t)" if field.decode is not None else "t"
+            body += [
+                "    d = {}",
+                f"    emit{k}(d, {name!r}, {value})",
+                "    for dk, v in d.items():",
+                "        if dk == 'severity':",  # e.g. syslogPriority
+                "            special[1] = v",
+                "            continue",
+                "        if dk == 'message':",
+                "            continue",
+                f"        if dk in RESERVED and dk != {name!r}:",
+                "            return False",
+                "        key = json(dk) + ':'",
+                *("    " + line for line in _WRITE_VALUE.format(key="key").splitlines()),
+            ]
+            continue
+        body += _WRITE_VALUE.format(key=key).splitlines()
+    source = "def emit(g, members, special):\n" + "\n".join(body) + "\n    return True\n"
+    exec(compile(source, f"<columnar {compiled.source[:60]!r}>", "exec"), env)
+    emit: _Emit = env["emit"]
+    return emit
