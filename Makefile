@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint bench bench-ingest bench-query clean
+.PHONY: serve test lint bench bench-ingest bench-parsers bench-query clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,16 @@ lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
 
-# `make bench` runs both; BENCH_QUERY_ARGS passes options to the search benchmark, e.g.
+# `make bench` runs all three; BENCH_QUERY_ARGS passes options to the search benchmark, e.g.
 # `make bench-query BENCH_QUERY_ARGS="--keep /var/tmp/millpond-10m"` to load 10M events once.
-bench: bench-ingest bench-query
+bench: bench-ingest bench-parsers bench-query
 
 bench-ingest: $(TEST_STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# uploadLogs with parser=accessLog and parser=json against the same bodies unparsed.
+bench-parsers: $(TEST_STAMP)
+	$(BIN)/python benchmarks/run.py --scenario parse-access --scenario parse-json
 
 bench-query: $(TEST_STAMP)
 	$(BIN)/python benchmarks/query_bench.py $(BENCH_QUERY_ARGS)

@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, t in pieces:
         print(f"| {name} | {t * 1e3:.2f} | {t / n * 1e6:.2f} | {t / python:.0%} | "
               f"{n / t:,.0f} |")
-    print(f"| **request thread (decompress + layout + answer)** | {python * 1e3:.2f} | {python / n * 1e6:.2f} | 100% | "
-          f"{n / python:,.0f} |")
+    print(f"| **request thread (decompress + layout + answer)** | {python * 1e3:.2f} | "
+          f"{python / n * 1e6:.2f} | 100% | {n / python:,.0f} |")
     index = "no indexer" if args.no_index else "indexer on"
     print(f"| store: wall ({args.group} a commit, {index}) | {t_store * 1e3:.2f} | "
           f"{t_store / n * 1e6:.2f} | - | {n / t_store:,.0f} (events/s) |")

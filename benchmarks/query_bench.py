@@ -3,10 +3,11 @@
 1. **Load.** `gen_events.py` writes N events (default 10 million, ~1.1 GB of raw text) to a
    temporary file, in chunks of one log file each; a fresh `millpond serve` takes them in
    through `/api/uploadLogs`, several concurrent clients, one chunk per request with its own
-   `host`, `logfile` and `parser`. The ingest time, the data directory's size on disk and the
-   server's peak RSS are recorded. The server is left running until its CPU use drops to
-   nothing (its background work, the trigram text index, has caught up: "settle" time), then
-   stopped (a checkpoint).
+   `host` and `logfile` (and no `parser`: the lines are searched as raw text, stamped at
+   receipt; `run.py --scenario parse-access` measures parsing). The ingest time, the data
+   directory's size on disk and the server's peak RSS are recorded. The server is left
+   running until its CPU use drops to nothing (its background work, the trigram text index,
+   has caught up: "settle" time), then stopped (a checkpoint).
 2. **Queries.** The server is started again on the loaded data (and again left to settle);
    each query is sent over
    HTTP (POST JSON, read token) once to warm up and then `--runs` times, round-robin; the
@@ -279,7 +280,7 @@ def upload(base: str, write_token: str, data: Generated, clients: int,
                     return
                 body = os.pread(fd, chunk["bytes"], chunk["offset"])
                 params = {"token": write_token, "host": chunk["host"],
-                          "logfile": chunk["logfile"], "parser": chunk["parser"]}
+                          "logfile": chunk["logfile"]}
                 headers = {"Content-Type": "text/plain",
                            "Nonce": f"query-bench-{seed}-{chunk['index']}"}
                 for attempt in range(10):
@@ -662,7 +663,7 @@ def ingest_rounds(server: BenchServer, write_token: str, read_token: str, querie
                   listing: Path, seconds: float, runs: int, connections: int,
                   warmup: float) -> dict[str, Any]:
     url = (f"{server.base}/api/uploadLogs?token={write_token}&host=ingest-bench"
-           "&logfile=/var/log/bench/ingest.log&parser=accessLog")
+           "&logfile=/var/log/bench/ingest.log")
     lines_per_body = 1000
 
     def one(phase: str, loop: QueryLoop | None) -> dict[str, Any]:

@@ -67,6 +67,11 @@ class Scenario:
     # bodies are duplicates that millpond acknowledges and drops.
     sequenced: bool = False
     default: bool = True  # run when no --scenario is given
+    # Parser scenarios: bodies of one gen_events kind, sent with `&parser=NAME`, measured
+    # against the same bodies sent without it ("unparsed", the same millpond) in the same run.
+    kind: str | None = None
+    parser: str | None = None
+    servers: tuple[str, ...] = ("millpond", "baseline")
 
     @property
     def unit(self) -> str:
@@ -90,7 +95,18 @@ SCENARIOS = {
         "duplicate (acknowledged, dropped)",
         api="addEvents", sequenced=True, default=False,
     ),
+    "parse-access": Scenario(
+        "parse-access", 1000, 32, False,
+        "uploadLogs, 1,000 access-log lines a request, parser=accessLog vs no parser",
+        default=False, kind="access", parser="accessLog", servers=("unparsed", "millpond"),
+    ),
+    "parse-json": Scenario(
+        "parse-json", 1000, 32, False,
+        "uploadLogs, 1,000 JSON lines a request, parser=json vs no parser",
+        default=False, kind="json", parser="json", servers=("unparsed", "millpond"),
+    ),
 }
+PARSER_SCENARIOS = [name for name, s in SCENARIOS.items() if s.parser]
 
 # The issues' targets, checked against the medians of the real server. lines_per_s counts
 # events for the addEvents scenarios (one line = one event).
@@ -98,6 +114,9 @@ TARGETS = {
     "bulk": {"lines_per_s": 400_000},
     "single": {"requests_per_s": 4_000, "p99_ms_max": 50},
     "addevents": {"lines_per_s": 250_000},
+    # issue 5: parsed throughput at least half the unparsed one, measured in the same run
+    "parse-access": {"vs_unparsed": 0.5},
+    "parse-json": {"vs_unparsed": 0.5},
 }
 RSS_TARGET_MB = 300
 
@@ -151,6 +170,27 @@ def write_bodies(directory: Path, lines_per_body: int, count: int, seed: int) ->
         )
         paths.append(str(path))
     listing = directory / f"bodies-{lines_per_body}.list"
+    listing.write_text("\n".join(paths) + "\n")
+    return listing
+
+
+def kind_bodies(directory: Path, kind: str, lines_per_body: int, count: int) -> Path:
+    """`count` bodies of `lines_per_body` lines of one gen_events kind (access, json, ...);
+    the list file wrk reads."""
+    gen_events = _sibling("gen_events")
+    directory.mkdir(parents=True, exist_ok=True)
+    gen = gen_events.EventGenerator(lines_per_body * count * 12, 5, lines_per_body, rare={})
+    paths = []
+    for chunk in gen:
+        if chunk.kind == kind:
+            path = directory / f"body-{kind}-{len(paths)}.txt"
+            path.write_bytes(chunk.body)
+            paths.append(str(path))
+            if len(paths) == count:
+                break
+    else:
+        raise RuntimeError(f"gen_events made fewer than {count} chunks of kind {kind!r}")
+    listing = directory / f"bodies-{kind}.list"
     listing.write_text("\n".join(paths) + "\n")
     return listing
 
@@ -504,9 +544,11 @@ def wrk(url: str, listing: Path, connections: int, seconds: float, nonce_prefix:
 def one_run(kind: str, scenario: Scenario, bodies: TextBodies | AgentBodies, workdir: Path,
             python: str, duration: float, warmup: float, run_id: str) -> dict[str, Any]:
     script = AGENT_LUA if scenario.api == "addEvents" else LUA
-    with running(kind, workdir, python) as server:
+    with running("millpond" if kind == "unparsed" else kind, workdir, python) as server:
         listing = bodies.for_server(server.token)
         url = server.endpoint(scenario.api)
+        if scenario.parser and kind != "unparsed":
+            url += f"&parser={scenario.parser}"
         pid = server.proc.pid if server.proc else 0
         acked = 0
         warm: dict[str, Any] | None = None
@@ -549,7 +591,7 @@ def one_run(kind: str, scenario: Scenario, bodies: TextBodies | AgentBodies, wor
         "warmup": warm,
         "rss_samples": server.rss_samples,
     }
-    if kind == "millpond":
+    if kind in ("millpond", "unparsed"):
         stored = server.count_stored()
         lines_acked = acked * scenario.lines_per_request
         # wrk stops at its deadline with up to one request per connection in flight; the
@@ -608,14 +650,15 @@ def table(med: dict[str, dict[str, dict[str, float]]]) -> str:
         head[2] = "lines or events/s"  # addEvents counts events, uploadLogs lines
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for scenario, servers in med.items():
-        for server in ("millpond", "baseline"):
+        for server in ("millpond", "unparsed", "baseline"):
             if server not in servers:
                 continue
             m = servers[server]
             cells = [scenario, server, *(fmt.format(m[key]) for key, _, fmt in COLUMNS)]
             lines.append("| " + " | ".join(cells) + " |")
-        if "millpond" in servers and "baseline" in servers:
-            a, b = servers["millpond"], servers["baseline"]
+        other = "baseline" if "baseline" in servers else "unparsed"
+        if "millpond" in servers and other in servers:
+            a, b = servers["millpond"], servers[other]
             cells = [scenario, "ratio"]
             for key, _, _ in COLUMNS:
                 cells.append(f"{a[key] / b[key]:.2f}x" if b[key] else "-")
@@ -639,6 +682,13 @@ def check_targets(med: dict[str, dict[str, dict[str, float]]]) -> list[str]:
             verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: "
                             f"{m['requests_per_s']:,.0f} req/s "
                             f"(target >= {target['requests_per_s']:,})")
+        if "vs_unparsed" in target and "unparsed" in med.get(scenario, {}):
+            ratio = m["lines_per_s"] / med[scenario]["unparsed"]["lines_per_s"]
+            ok = ratio >= target["vs_unparsed"]
+            verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: {m['lines_per_s']:,.0f} "
+                            f"lines/s parsed, {ratio:.2f}x the unparsed "
+                            f"{med[scenario]['unparsed']['lines_per_s']:,.0f} "
+                            f"(target >= {target['vs_unparsed']}x)")
         if "p99_ms_max" in target:
             ok = m["p99_ms"] < target["p99_ms_max"]
             verdicts.append(f"{'PASS' if ok else 'MISS'} {scenario}: p99 {m['p99_ms']:.1f} ms "
@@ -682,6 +732,8 @@ def make_bodies(scenario: Scenario, workdir: Path) -> TextBodies | AgentBodies:
         name = "agent-seq" if scenario.sequenced else "agent"
         return AgentBodies(workdir / "bodies" / f"{name}-{n}",
                            agent_bodies(64, n, seed=3, sequenced=scenario.sequenced), n)
+    if scenario.kind:
+        return TextBodies(kind_bodies(workdir / "bodies" / scenario.kind, scenario.kind, n, 64))
     count, seed = (64, 1) if n > 1 else (512, 2)
     return TextBodies(write_bodies(workdir / "bodies", n, count, seed=seed))
 
@@ -710,7 +762,7 @@ def bench(scenarios: list[str], runs: int, duration: float, warmup: float,
             say(f"\n{scenario.name}: {scenario.what}, {scenario.connections} connections, "
                 f"{runs} x {duration:g} s after {warmup:g} s warm-up ({bodies.describe()})")
             for i in range(runs):
-                for kind in ("millpond", "baseline"):
+                for kind in scenario.servers:
                     row = one_run(kind, scenario, bodies, workdir, python, duration, warmup,
                                   f"{stamp}-{name}-{i}-{kind}")
                     rows.append(row)

@@ -63,6 +63,8 @@ def main() -> int:
         with run.running(args.server, work, sys.executable) as server:
             listing = bodies.for_server(server.token)
             url = server.endpoint(scenario.api)
+            if scenario.parser:
+                url += f"&parser={scenario.parser}"
             run.wrk(url, listing, connections, 2, None, script=script)  # warm up
             result: dict[str, Any] = {}
 

@@ -61,3 +61,18 @@ def test_a_one_second_run_produces_numbers_and_raw_results(tmp_path: Path) -> No
     written = json.loads(Path(result["path"]).read_text())
     assert written["medians"] == json.loads(json.dumps(result["medians"]))
     assert written["machine"]["nproc"] >= 1
+
+
+def test_a_parser_scenario_compares_parsed_with_unparsed(tmp_path: Path) -> None:
+    bench = load_bench()
+    result = bench.bench(
+        ["parse-access"], runs=1, duration=1, warmup=0, out_dir=tmp_path,
+        python=sys.executable, connections=2, quiet=True,
+    )
+    assert result["verified"]
+    assert {r["server"] for r in result["runs"]} == {"millpond", "unparsed"}
+    medians = result["medians"]["parse-access"]
+    assert medians["millpond"]["lines_per_s"] > 0 and medians["unparsed"]["lines_per_s"] > 0
+    assert "| parse-access | ratio |" in bench.table(result["medians"])
+    (verdict,) = [v for v in result["targets"] if "the unparsed" in v]
+    assert verdict.split()[1] == "parse-access:"

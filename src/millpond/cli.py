@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 import click
 import httpx
@@ -18,7 +20,7 @@ from millpond import render
 from millpond.admin import open_admin
 from millpond.client import DEFAULT_URL, QueryClient, follow
 from millpond.clock import Clock, SystemClock
-from millpond.errors import MillpondError
+from millpond.errors import BadParam, MillpondError, NotFound
 from millpond.query.times import parse_time
 from millpond.settings import SETTINGS, Setting, from_env
 from millpond.settings import Settings as _Settings
@@ -195,8 +197,9 @@ class _Remote:
     output: str
     color: bool
 
-    def client(self) -> QueryClient:
-        return QueryClient(self.url, self.token, transport=self.runtime.transport)
+    def client(self, kind: str = "read-logs") -> QueryClient:
+        """A client of the server; `kind` is the token kind the command needs."""
+        return QueryClient(self.url, self.token, transport=self.runtime.transport, kind=kind)
 
     def echo(self, lines: Iterable[str], header: str | None = None) -> None:
         """Print `lines`, after `header` — which waits for the first answer, so that a request
@@ -212,9 +215,18 @@ class _Remote:
 
 def _remote_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--url, --token, --output and --color, handed to the command as one `remote` argument."""
+    return _with_remote(fn, outputs=True)
 
+
+def _server_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--url and --token only, as a `remote` argument, for commands that print no events."""
+    return _with_remote(fn, outputs=False)
+
+
+def _with_remote(fn: Callable[..., Any], *, outputs: bool) -> Callable[..., Any]:
     def command(
-        *args: Any, url: str, token: str | None, output: str, color: str, **kwargs: Any
+        *args: Any, url: str, token: str | None, output: str = "text", color: str = "never",
+        **kwargs: Any,
     ) -> Any:
         runtime = click.get_current_context().find_object(Runtime) or Runtime()
         terminal = sys.stdout.isatty() if runtime.terminal is None else runtime.terminal
@@ -235,16 +247,19 @@ def _remote_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "--token", default=None, envvar="MILLPOND_TOKEN", show_envvar=True,
             help="A read-logs (or read-config / write-config) API token.",
         ),
-        click.option(
-            "--output", "-o", type=click.Choice(render.OUTPUTS), default="text",
-            show_default=True, help="How to print the answer.",
-        ),
-        click.option(
-            "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
-            show_default=True,
-            help="Colour text output: auto = on a terminal, unless NO_COLOR is set.",
-        ),
     ]
+    if outputs:
+        options += [
+            click.option(
+                "--output", "-o", type=click.Choice(render.OUTPUTS), default="text",
+                show_default=True, help="How to print the answer.",
+            ),
+            click.option(
+                "--color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                show_default=True,
+                help="Colour text output: auto = on a terminal, unless NO_COLOR is set.",
+            ),
+        ]
     wrapped: Callable[..., Any] = command
     for option in reversed(options):
         wrapped = option(wrapped)
@@ -398,6 +413,165 @@ def _bucket_starts(start: str, end: str | None, buckets: int, clock: Clock) -> l
     except MillpondError:
         return None
     return render.bucket_starts(start_ns, end_ns, buckets)
+
+
+# -- parsers: config files at /logParsers/NAME on a running server ------------------------------
+
+PARSER_DIR = "/logParsers/"
+
+
+@main.group("parser", cls=_Group)
+def parser_group() -> None:
+    """List, show and define the parsers of a running server (/logParsers/NAME files).
+
+    \b
+    millpond parser list
+    millpond parser get accessLog
+    millpond parser put myApp myApp.conf
+    millpond parser test myApp samples.log
+    """
+
+
+@parser_group.command("list")
+@_remote_options
+def parser_list(remote: _Remote) -> None:
+    """Every parser name events arrive with or that is defined: its definition (defined,
+    builtin or undefined), how many events came with it and when the last did.
+
+    Needs a read-config (or write-config) token.
+    """
+    with remote.client("read-config") as client:
+        parsers: list[dict[str, Any]] = client.list_files().get("parsers") or []
+    rows = [_parser_row(p, remote.runtime.tz) for p in parsers]
+    columns = ["name", "definition", "events", "last used"]
+    if remote.output == "json":
+        remote.echo(orjson.dumps(p).decode() for p in parsers)
+    elif remote.output == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c.replace(" ", "_") for c in columns])
+        for parser, row in zip(parsers, rows, strict=True):
+            last = parser.get("lastUsedDate")
+            when = "" if last is None else render.utc_iso(int(last) * 1_000_000)
+            writer.writerow([row["name"], row["definition"], row["events"], when])
+        click.echo(out.getvalue(), nl=False)
+    else:
+        _print_table(rows, columns)
+
+
+def _parser_row(parser: dict[str, Any], tz: dt.tzinfo | None) -> dict[str, Any]:
+    if parser.get("defined"):
+        definition = "defined"  # a file wins over a built-in parser of the same name
+    elif parser.get("builtin"):
+        definition = "builtin"
+    else:
+        definition = "undefined"
+    last = parser.get("lastUsedDate")
+    return {
+        "name": parser.get("name"),
+        "definition": definition,
+        "events": parser.get("events", 0),
+        "last used": "-" if last is None else render.local_time(int(last) * 1_000_000, tz),
+    }
+
+
+@parser_group.command("get")
+@click.argument("name")
+@_server_options
+def parser_get(name: str, remote: _Remote) -> None:
+    """Print the definition of the parser NAME (the file /logParsers/NAME) as it is stored.
+
+    Needs a read-config (or write-config) token.
+    """
+    with remote.client("read-config") as client:
+        answer = client.get_file(PARSER_DIR + name)
+    if answer.get("status") == "success/noSuchFile":
+        from millpond.web.configfiles import builtin_names
+
+        if name in builtin_names():
+            raise NotFound(
+                f"{name} is a built-in parser, so there is no file {PARSER_DIR}{name}; "
+                f"to change it, define your own under that name with "
+                f"'millpond parser put {name} FILE'"
+            )
+        raise NotFound(
+            f"there is no parser file {PARSER_DIR}{name}; define it with 'millpond parser "
+            f"put {name} FILE' ('millpond parser list' shows the names in use)"
+        )
+    content = str(answer.get("content", ""))
+    terminal = sys.stdout.isatty() if remote.runtime.terminal is None else remote.runtime.terminal
+    # Exactly the stored text when piped, so `get` > file and `put` file round-trip.
+    click.echo(content, nl=terminal and not content.endswith("\n"))
+
+
+@parser_group.command("put")
+@click.argument("name")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@_server_options
+def parser_put(name: str, file: TextIO, remote: _Remote) -> None:
+    """Define (or replace) the parser NAME with the text of FILE ('-' reads standard input).
+
+    The server refuses a definition that does not compile and says where it is wrong. Events
+    that arrive from now on are parsed with it. Needs a write-config token.
+    """
+    try:
+        content = file.read()
+    except UnicodeDecodeError as exc:
+        raise BadParam(
+            f"{file.name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
+    with remote.client("write-config") as client:
+        answer = client.put_file(PARSER_DIR + name, content)
+    click.echo(f"saved {PARSER_DIR}{name}, version {answer.get('version')}")
+
+
+@parser_group.command("test")
+@click.argument("name")
+@click.argument("samples", type=click.File("r", encoding="utf-8"), default="-")
+@click.option("--definition", type=click.File("r", encoding="utf-8"),
+              help="Test this parser file (e.g. before 'parser put'), not the server's.")
+@_remote_options
+def parser_test(name: str, samples: TextIO, definition: TextIO | None, remote: _Remote) -> None:
+    """Run the parser NAME over sample lines (SAMPLES, or standard input) and print the event
+    each makes: its time, severity and fields — what ingest would store.
+
+    The definition is --definition FILE, else the server's /logParsers/NAME (with a
+    read-config token), else the built-in parser NAME. Parsing runs here; nothing is stored.
+
+    \b
+    millpond parser test accessLog access.log
+    tail -5 app.log | millpond parser test myApp --definition myApp.conf
+    """
+    from millpond.parsers import builtin_parser, compile_parser
+
+    fetched: dict[str, str | None] = {}
+
+    def fetch(other: str) -> str | None:
+        if other not in fetched:
+            fetched[other] = None
+            if remote.token:
+                with remote.client("read-config") as client:
+                    answer = client.get_file(PARSER_DIR + other)
+                if answer.get("status") == "success":
+                    fetched[other] = str(answer.get("content", ""))
+        return fetched[other]
+
+    if definition is not None:
+        parser = compile_parser(name, definition.read(), lookup=fetch)
+    elif (text := fetch(name)) is not None:
+        parser = compile_parser(name, text, lookup=fetch)
+    elif (built_in := builtin_parser(name)) is not None:
+        parser = built_in
+    else:
+        where = "the server has no file" if remote.token else "no --token to read"
+        raise NotFound(
+            f"no parser {name!r}: {where} {PARSER_DIR}{name}, and there is no built-in parser "
+            "of that name; pass --definition FILE to test a parser file"
+        )
+    lines = samples.read().splitlines()
+    events = parser.parse(lines, now_ns=remote.runtime.clock.now_ns())
+    remote.echo(render.parsed_lines(events, lines, remote.output, color=remote.color,
+                                    tz=remote.runtime.tz))
 
 
 if __name__ == "__main__":

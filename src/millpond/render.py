@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,3 +321,39 @@ def numeric_lines(
         row = f"{_style(label.ljust(label_width), color, dim=True)}  {text.rjust(text_width)}"
         lines.append(f"{row}  {_style(bar, color, fg='cyan')}".rstrip())
     return lines
+
+
+# -- parser test ---------------------------------------------------------------------------
+
+
+def parsed_lines(events: Iterable[Any], lines: Sequence[str], output: str, *, color: bool,
+                 tz: dt.tzinfo | None) -> Iterator[str]:
+    """What `millpond parser test` prints: each event a parser made of sample `lines` (events
+    with `index`, `message`, `fields`, `ts_ns` and `severity`): text, or JSON lines."""
+    events = list(events)
+    starts = [e.index for e in events]
+    for k, event in enumerate(events):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        if output == "json":
+            yield orjson.dumps({
+                "line": event.index + 1, "lines": stop - event.index, "message": event.message,
+                "timestamp": event.ts_ns, "severity": event.severity, "fields": event.fields,
+            }, option=orjson.OPT_NON_STR_KEYS).decode()
+            continue
+        head = f"line {event.index + 1}" + (f"-{stop}" if stop - event.index > 1 else "")
+        yield _style(f"{head}: {event.message}", color, bold=True)
+        rows: list[tuple[str, str]] = []
+        if event.ts_ns is not None:
+            rows.append(("(time)", f"{local_time(event.ts_ns, tz)}  {utc_iso(event.ts_ns)}"))
+        if event.severity is not None:
+            rows.append(("(severity)", f"{event.severity} {SEVERITIES[event.severity][0]}"))
+        rows += [(str(k), orjson.dumps(v).decode() if not isinstance(v, str) else v)
+                 for k, v in event.fields.items()]
+        if not rows:
+            yield _style("  (no fields: no format matched; stored unparsed)", color, dim=True)
+        width = max((len(name) for name, _ in rows), default=0)
+        for name, value in rows:
+            yield f"  {_style(name.ljust(width), color, fg='cyan')}  {value}"
+    if len(events) != len(lines) and output != "json":
+        yield _style(f"({len(lines)} lines made {len(events)} events: lines were grouped or "
+                     "discarded)", color, dim=True)

@@ -171,7 +171,7 @@ def test_upload_accepts_only_post(api: Api, method: str, path: str) -> None:
 def test_every_parameter_reaches_the_query_output(api: Api, form: str) -> None:
     values = {
         "logfile": "/var/log/app.log",
-        "parser": "accessLog",
+        "parser": "webParser",
         "server-region": "eu-west-1",
         "server-env": "prod",
     }
@@ -183,7 +183,7 @@ def test_every_parameter_reaches_the_query_output(api: Api, form: str) -> None:
 
     body = api.query()
     (match,) = body["matches"]
-    assert match["attributes"] == {"logfile": "/var/log/app.log", "parser": "accessLog"}
+    assert match["attributes"] == {"logfile": "/var/log/app.log", "parser": "webParser"}
     assert body["sessions"][match["session"]] == {
         "serverHost": "web-1",
         "region": "eu-west-1",

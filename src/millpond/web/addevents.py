@@ -7,13 +7,14 @@ these a second. The body's token, if the URL and headers carry none, is read aft
 from __future__ import annotations
 
 import asyncio
+import functools
 from urllib.parse import parse_qsl
 
 import orjson
 
 from millpond.accounts import Permission
 from millpond.errors import MethodNotAllowed
-from millpond.ingest import addevents, agent_layout
+from millpond.ingest import addevents, agent_layout, parsing
 from millpond.ingest.scalyr_json import parse_body
 from millpond.store.base import EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
@@ -69,15 +70,22 @@ class AddEvents(RawEndpoint):
                 server_ip=server_ip,
                 receipt_ns=ctx.stamper.reserve,
             )
+        applied = parsing.apply(
+            decoded.table,
+            functools.partial(ctx.parsers.get, principal.account_id),
+            seq_ids=decoded.seq_ids if decoded.has_sequences else None,
+            seq_nums=decoded.seq_nums if decoded.has_sequences else None,
+            now_ns=ctx.clock.now_ns(),
+        )
         batch = EventBatch(
             account_id=principal.account_id,
-            table=decoded.table,
+            table=applied.table,
             sessions=(
                 SessionRecord(principal.account_id, decoded.session, decoded.session_info),
             ),
             bytes_charged=len(body),
-            seq_ids=decoded.seq_ids if decoded.has_sequences else None,
-            seq_nums=decoded.seq_nums if decoded.has_sequences else None,
+            seq_ids=applied.seq_ids,
+            seq_nums=applied.seq_nums,
         )
         result = await asyncio.wrap_future(ctx.store.submit(batch))
         # Every event a resend of what is stored: nothing new, nothing charged.

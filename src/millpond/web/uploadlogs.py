@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from millpond.accounts import Permission
 from millpond.errors import MethodNotAllowed
-from millpond.ingest import session_id_for, upload_params
+from millpond.ingest import parsing, session_id_for, upload_params
 from millpond.ingest.uploadlogs import split_lines_array
 from millpond.store.base import EVENT_SCHEMA, EventBatch, SessionRecord
 from millpond.web.asgi import Receive, Scope, Send
@@ -109,6 +109,12 @@ class UploadLogs(RawEndpoint):
             principal.account_id, session_id, params.server_host, params.logfile,
             params.parser, start, messages,
         )
+        if ctx.parsers.get(principal.account_id, params.parser) is not None:
+            table = parsing.apply(
+                table,
+                functools.partial(ctx.parsers.get, principal.account_id),
+                now_ns=ctx.clock.now_ns(),
+            ).table
         batch = EventBatch(
             account_id=principal.account_id,
             table=table,
