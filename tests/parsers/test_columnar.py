@@ -115,6 +115,8 @@ PARSERS = [
     '$msg$"]}',
     '{formats: ["<$p=digits{parse=syslogPriority}$>", "$x=number$ $y=digits$ $z$"]}',
     '{formats: [".*user=$user=quoteOrSpace$", ".*took=$took=number$"]}',
+    '{timezone: "Asia/Tokyo", formats: ["\\\\[$timestamp{timezone=EST}$\\\\] $a$", '
+    '".*at=$timestamp$ $b$"]}',
     '{patterns: {word: "[a-z]+"}, formats: ["$w=word$ \\"$q$\\" $rest$"]}',
     '{formats: ["$a$ $b=digits$ $c{parse=commaKeyValues}$"]}',
     '{formats: [{format: "$a$ $b{parse=bytes}$ $c$", halt: true}, '

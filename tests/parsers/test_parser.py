@@ -156,6 +156,13 @@ def test_timezone_precedence(
     assert event.ts_ns == ns("2026-07-01T12:00:00", expected_zone)
 
 
+def test_the_zone_goes_with_the_format_that_wrote_the_timestamp() -> None:
+    config = {"patterns": {"ts": "\\S+ \\S+"},
+              "formats": ["$timestamp=ts{timezone=Asia/Tokyo}$ ", ".*at $timestamp=ts$"]}
+    (event,) = parse(config, "2026-07-01 12:00:00 at 2026-07-01 13:00:00")
+    assert event.ts_ns == ns("2026-07-01T13:00:00")
+
+
 def test_a_zone_in_the_text_beats_every_default() -> None:
     config = {"timezone": "Asia/Tokyo", "formats": ["$timestamp$ $text$"]}
     (event,) = parse(config, "2026-07-01T12:00:00Z hello")

@@ -46,7 +46,6 @@ class _Step:
     extra: str  # the format's attributes and id flag as JSON members ("" if none)
     halt: bool
     zone: str | None  # the {timezone=…} of its timestamp matcher
-    has_timestamp: bool
 
 
 def _json(value: Any) -> str:
@@ -85,7 +84,7 @@ class Plan:
                 slow.append(i)
                 continue
             members = [attributes] if attributes else []
-            special: list[Any] = [None, None]  # timestamp, severity
+            special: list[Any] = [None, None, False]  # timestamp, severity, a format set the time
             zone = None
             try:
                 ok = True
@@ -93,12 +92,13 @@ class Plan:
                     m = step.match(line)
                     if m is None:
                         continue
+                    special[2] = False
                     if not step.emit(m.groups(), members, special):
                         ok = False  # an unusual value: the exact way
                         break
                     if step.extra:
                         members.append(step.extra)
-                    if step.zone is not None and step.has_timestamp:
+                    if special[2]:  # the zone goes with the format that last wrote the time
                         zone = step.zone
                     if step.halt:
                         break
@@ -182,14 +182,13 @@ def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[st
                reserved: frozenset[str]) -> _Step:
     if compiled is None:  # `${parse=json}$`: the whole line, always "matched"
         return _Step(match=_whole_line, emit=_flat_json(reserved), extra=_members(step.extra),
-                     halt=step.halt, zone=step.zone, has_timestamp=True)
+                     halt=step.halt, zone=step.zone)
     return _Step(
         match=compiled.regex.search if compiled.fragment else compiled.regex.match,
         emit=_generate(compiled, fields, reserved),
         extra=_members(step.extra),
         halt=step.halt,
         zone=step.zone,
-        has_timestamp=any(f.name == "timestamp" for _, f, _ in fields),
     )
 
 
@@ -236,6 +235,7 @@ def _flat_json(reserved: frozenset[str]) -> _Emit:
             if key in reserved:
                 if key == "timestamp":
                     special[0] = value
+                    special[2] = True
                 elif key == "severity":
                     special[1] = value
                 elif key != "message":
@@ -290,6 +290,8 @@ def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
             env[f"collect{k}"] = collect
             slot = 0 if name == "timestamp" else 1
             body.append(f"    special[{slot}] = collect{k}((t,), {{}}).get({name!r})")
+            if slot == 0:
+                body.append("    special[2] = True")
             continue
         key = repr(_json(name) + ":")
         if field.decode is not None:

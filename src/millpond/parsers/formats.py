@@ -525,8 +525,9 @@ def _literal_regex(lit: _Literal, follower: _Token | None, fields: dict[int, _Fi
             continue
         nxt = items[k + 1] if k + 1 < len(items) else None
         if nxt is not None and len(nxt) == 1 and nxt in "?*+{":
-            # `: ?` is an optional run of whitespace, not a lazy `\s+?`.
-            parts.append(r"(?:\s+)")
+            # `: ?` is an optional run of whitespace, not a lazy `\s+?`. Atomic, so `" +"`
+            # is not a nested quantifier that tries every way to split a run of spaces.
+            parts.append(r"(?>\s+)")
         elif nxt is None and isinstance(follower, _Matcher):
             parts.append(r"\s++" if fields[id(follower)].builtin else r"\s+")
         elif nxt is not None and _cannot_be_space(nxt):

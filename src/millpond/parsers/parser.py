@@ -173,7 +173,7 @@ class Parser:
                     fields.update(part)
                     if step.extra:
                         fields.update(step.extra)
-                    if step.zone is not None and "timestamp" in part:
+                    if "timestamp" in part:  # the zone goes with the last writer of the time
                         zone = step.zone
                     if step.rewrites:
                         message = apply_rewrites(step.rewrites, fields, message, now_ns)
