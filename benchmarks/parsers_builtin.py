@@ -1,4 +1,6 @@
-"""How long the built-in parsers take per line: `Parser.parse` over realistic lines, in µs.
+"""How long the built-in parsers take per line, in µs: `Parser.parse`, the ingest fast path
+(`columnar.Plan.run`, which writes each line's fields as JSON) and all of ingest's parsing step
+(`ingest.parsing.apply` on a request's Arrow table: plan or parse, JSON, the columns).
 
 The lines come from the search benchmark's generator (`gen_events.py`): nginx/Apache combined
 access lines for `accessLog`, application JSON lines for `json`, RFC 3164 lines for
@@ -14,13 +16,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import pyarrow as pa
 from gen_events import PARSERS, EventGenerator
 
+from millpond.ingest import parsing
 from millpond.parsers import builtin_parser
+from millpond.parsers.columnar import plan_for
+from millpond.store.base import EVENT_SCHEMA
 
 NOW_NS = 1_714_600_000 * 1_000_000_000
 
@@ -54,6 +61,78 @@ def bench(name: str, lines: list[str], batch: int, repeat: int) -> tuple[float, 
     return best / len(lines) * 1e6, parsed
 
 
+def best_of(repeat: int, run: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def ingest_paths(name: str, lines: list[str], batch: int, repeat: int
+                 ) -> tuple[float | None, float]:
+    """µs per line of the columnar plan (None: the parser has none) and of `parsing.apply`."""
+    parser = builtin_parser(name)
+    assert parser is not None
+    batches = [lines[i : i + batch] for i in range(0, len(lines), batch)]
+    plan = plan_for(parser)
+    plan_us = None
+    if plan is not None:
+        plan_us = best_of(repeat, lambda: [plan.run(b, now_ns=NOW_NS) for b in batches])
+        plan_us = plan_us / len(lines) * 1e6
+    tables = [_table(b, name) for b in batches]
+
+    def apply_all() -> None:
+        for table in tables:
+            parsing.apply(table, lambda n: parser if n == name else None, now_ns=NOW_NS)
+
+    return plan_us, best_of(repeat, apply_all) / len(lines) * 1e6
+
+
+def _table(lines: list[str], parser: str) -> pa.Table:
+    n = len(lines)
+    return pa.Table.from_pydict(
+        {"account_id": [1] * n, "ts": list(range(n)), "session": ["s"] * n, "thread": [None] * n,
+         "severity": [3] * n, "message": lines, "server_host": ["h"] * n,
+         "logfile": ["/f"] * n, "parser": [parser] * n, "attrs": [None] * n},
+        schema=EVENT_SCHEMA,
+    )
+
+
+def store_cost(name: str, lines: list[str], batch: int) -> tuple[float, float]:
+    """CPU µs per line to store the lines raw and parsed: `DuckDBStore` as `serve` opens it
+    (checkpoints included, no text indexer), 32 requests a commit, 640 requests."""
+    import tempfile
+
+    from millpond.settings import from_env
+    from millpond.store.base import EventBatch, SessionRecord
+    from millpond.store.duckdb import DuckDBStore
+
+    parser = builtin_parser(name)
+    assert parser is not None
+    raw = [_table(lines[i : i + batch], name) for i in range(0, len(lines), batch)]
+    parsed = [parsing.apply(t, lambda n: parser, now_ns=NOW_NS).table for t in raw]
+    out = []
+    for tables in (raw, parsed):
+        with tempfile.TemporaryDirectory(prefix="millpond-parsers-") as tmp:
+            settings = from_env(data_dir=tmp)
+            store = DuckDBStore(settings.database_path, commit_max_rows=settings.commit_max_rows,
+                                checkpoint_threshold=settings.checkpoint_threshold,
+                                memory_limit=settings.memory_limit, index_text=False)
+            store.open()
+            todo = [tables[i % len(tables)] for i in range(640)]
+            start = time.process_time()
+            for i in range(0, len(todo), 32):
+                futures = [store.submit(EventBatch(1, t, (SessionRecord(1, "s", {}),), 1))
+                           for t in todo[i : i + 32]]
+                for future in futures:
+                    future.result()
+            out.append((time.process_time() - start) / sum(t.num_rows for t in todo) * 1e6)
+            store.close()
+    return out[0], out[1]
+
+
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     arguments.add_argument("--lines", type=int, default=10_000)
@@ -63,6 +142,8 @@ def main() -> None:
         "--parser", action="append", choices=sorted(PARSERS.values()),
         help="benchmark only these (default: all four)",
     )
+    arguments.add_argument("--store", action="store_true",
+                           help="also time storing the lines raw and parsed")
     options = arguments.parse_args()
     wanted = options.parser or ["accessLog", "json", "systemLog", "keyValue"]
     print(f"{options.lines:,} lines per parser, {options.batch} per call, best of "
@@ -72,7 +153,14 @@ def main() -> None:
             continue
         lines = lines_of(kind, options.lines)
         micros, parsed = bench(name, lines, options.batch, options.repeat)
-        print(f"{name:<10} {micros:7.2f} µs/line  ({parsed:,}/{len(lines):,} lines with fields)")
+        plan_us, apply_us = ingest_paths(name, lines, options.batch, options.repeat)
+        plan_text = "   (none)" if plan_us is None else f"{plan_us:7.2f}"
+        print(f"{name:<10} parse {micros:7.2f}  plan {plan_text}  ingest apply {apply_us:7.2f}"
+              f" µs/line  ({parsed:,}/{len(lines):,} lines with fields)")
+        if options.store:
+            raw_us, parsed_us = store_cost(name, lines, 1000)
+            print(f"{'':<10} store raw {raw_us:5.2f}  store parsed {parsed_us:5.2f} µs/line "
+                  "(CPU, all threads)")
 
 
 if __name__ == "__main__":
