@@ -180,3 +180,22 @@ def test_the_cache_compiles_once_and_forgets_on_change() -> None:
 def test_a_stored_parser_that_no_longer_compiles_leaves_lines_unparsed() -> None:
     cache = parsing.ParserCache(lambda a, p: "{formats: [" if p == "/logParsers/bad" else None)
     assert cache.get(1, "bad") is None
+
+
+def test_a_built_in_parser_over_a_whole_request_matches_parse() -> None:
+    from millpond.parsers import builtin_parser
+
+    parser = builtin_parser("systemLog")
+    assert parser is not None
+    lines = ["<34>Feb  3 03:47:01 host-1 sshd[1234]: Accepted publickey for deploy",
+             "not syslog", '<13>Feb  3 03:47:02 h app[1]: "quoted" \\ text \u00e9']
+    now = 1_795_950_000_000_000_000
+    out = parsing.apply(table(lines, parsers=["systemLog"] * 3), lambda n: parser, now_ns=now)
+    expected = parser.parse(lines, now_ns=now)
+    rows = out.table.to_pylist()
+    assert [orjson.loads(r["attrs"]) for r in rows] == [e.fields for e in expected]
+    assert [r["ts"] for r in rows] == [e.ts_ns if e.ts_ns is not None else 100 + i
+                                       for i, e in enumerate(expected)]
+    assert [r["severity"] for r in rows] == [e.severity if e.severity is not None else 3
+                                             for e in expected]
+    assert out.table.schema == EVENT_SCHEMA
