@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: serve test lint bench bench-ingest bench-parsers bench-query clean
+.PHONY: serve test lint screenshots bench bench-ingest bench-parsers bench-query clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy
+
+# Rewrites the web UI's screenshots in docs/screenshots/ (needs /usr/bin/chromium).
+screenshots: $(TEST_STAMP)
+	UI_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/ui/test_ui_screenshots.py
 
 # `make bench` runs all three; BENCH_QUERY_ARGS passes options to the search benchmark, e.g.
 # `make bench-query BENCH_QUERY_ARGS="--keep /var/tmp/millpond-10m"` to load 10M events once.

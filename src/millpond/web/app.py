@@ -22,6 +22,7 @@ from millpond.housekeeping import housekeeping_loop
 from millpond.settings import Settings
 from millpond.store import DuckDBStore
 from millpond.store.base import Store
+from millpond.ui import ui_routes
 from millpond.web.addevents import AddEvents
 from millpond.web.configfiles import get_file, list_files, put_file
 from millpond.web.context import Context
@@ -137,6 +138,8 @@ def create_app(
         Route("/listFiles", list_files, methods=["GET", "POST"]),
         Route("/api/listFiles", list_files, methods=["GET", "POST"]),
         Route("/health", health, methods=["GET"]),
+        # The web UI: pages at /, /login, /keys, /parsers, /usage; its JSON under /ui/.
+        *ui_routes(settings),
     ]
     app = _App(
         {

@@ -98,12 +98,12 @@ async def put_file(request: Request) -> Response:
     else:
         content = content_param(params)
         written = await asyncio.to_thread(
-            _check_and_put, ctx.store, account_id, path, content, expected, now_ns
+            check_and_put, ctx.store, account_id, path, content, expected, now_ns
         )
         body["version"] = written.version
         changed = True
     if changed:
-        _notify(ctx, account_id, path)
+        notify_changed(ctx, account_id, path)
     return json_response(body)
 
 
@@ -112,7 +112,7 @@ async def list_files(request: Request) -> Response:
     ctx: Context = request.app.state.ctx
     params = await request_params(request)
     principal = ctx.registry.authenticate(request_token(request, params), Permission.READ_CONFIG)
-    paths, parsers = await _read(ctx, _paths_and_parsers, ctx.store, principal.account_id)
+    paths, parsers = await _read(ctx, paths_and_parsers, ctx.store, principal.account_id)
     return json_response({"status": "success", "paths": paths, "parsers": parsers})
 
 
@@ -214,7 +214,7 @@ async def _read(ctx: Context, fn: Callable[..., T], *args: Any) -> T:
     return await loop.run_in_executor(ctx.queries, functools.partial(fn, *args))
 
 
-def _check_and_put(
+def check_and_put(
     store: Store, account_id: int, path: str, content: str, expected: int | None, now_ns: int
 ) -> ConfigFile:
     if path.startswith(PARSER_DIR):
@@ -262,7 +262,7 @@ def builtin_names() -> frozenset[str]:
     return frozenset(BUILTIN_NAMES)
 
 
-def _paths_and_parsers(store: Store, account_id: int) -> tuple[list[str], list[dict[str, Any]]]:
+def paths_and_parsers(store: Store, account_id: int) -> tuple[list[str], list[dict[str, Any]]]:
     """The account's file paths, and every parser name that is defined or has been used."""
     paths = store.list_files(account_id)
     defined = {p.removeprefix(PARSER_DIR) for p in paths if p.startswith(PARSER_DIR)}
@@ -283,7 +283,7 @@ def _paths_and_parsers(store: Store, account_id: int) -> tuple[list[str], list[d
     return paths, parsers
 
 
-def _notify(ctx: Context, account_id: int, path: str) -> None:
+def notify_changed(ctx: Context, account_id: int, path: str) -> None:
     """Tell the listeners a file changed; the change is committed, so a listener that fails is
     logged and the caller still hears success."""
     for listener in ctx.config_changed:
