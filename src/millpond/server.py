@@ -38,7 +38,8 @@ def banner(settings: Settings, tokens: list[NewToken], out: TextIO) -> None:
         print(
             "\nTry it:\n"
             f"  curl '{url}/api/uploadLogs?token={write}' -H 'Content-Type: text/plain' "
-            "-d 'hello, world'\n",
+            "-d 'hello, world'\n"
+            f"then open {url}/ and sign in with the read-logs token.\n",
             file=out,
         )
     else:
