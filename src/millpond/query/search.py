@@ -41,6 +41,15 @@ class Event:
     attrs: Mapping[str, Any] = field(default_factory=dict)
 
 
+def event_of(row: Sequence[Any]) -> Event:
+    """An `Event` from a row of `events_sql`'s columns."""
+    return Event(
+        ts=row[0], seq=row[1], session=row[2], thread=row[3], severity=row[4], message=row[5],
+        server_host=row[6], logfile=row[7], parser=row[8],
+        attrs=orjson.loads(row[9]) if row[9] else {},
+    )
+
+
 @dataclass(frozen=True)
 class Page:
     """Where a log query reads: its range, direction and the (ts, seq) it has reached."""
@@ -85,14 +94,7 @@ def search(
     """Matching events in ascending time order, and the fields of their sessions."""
     scope = store.narrow(scope)
     rows = store.select(events_sql(scope, page, limit), timeout)
-    events = [
-        Event(
-            ts=r[0], seq=r[1], session=r[2], thread=r[3], severity=r[4], message=r[5],
-            server_host=r[6], logfile=r[7], parser=r[8],
-            attrs=orjson.loads(r[9]) if r[9] else {},
-        )
-        for r in rows
-    ]
+    events = [event_of(r) for r in rows]
     if page.newest_first:
         events.reverse()
     return events, session_fields(store, scope.account_id, {e.session for e in events}, timeout)

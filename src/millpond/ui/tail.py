@@ -29,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 
 from millpond.errors import BadParam, MillpondError
 from millpond.query.filter import Node
-from millpond.query.search import Event, Reader, session_fields
+from millpond.query.search import Event, Reader, event_of, session_fields
 from millpond.query.sql import SQL, Scope, SeqRanges, scope_sql
 from millpond.ui.rows import event_row
 from millpond.ui.site import Site, User
@@ -68,14 +68,7 @@ def events_after(
         + SQL(" ORDER BY e.seq LIMIT ?", (limit,)),
         timeout,
     )
-    events = [
-        Event(
-            ts=r[0], seq=r[1], session=r[2], thread=r[3], severity=r[4], message=r[5],
-            server_host=r[6], logfile=r[7], parser=r[8],
-            attrs=orjson.loads(r[9]) if r[9] else {},
-        )
-        for r in rows
-    ]
+    events = [event_of(r) for r in rows]
     return events, session_fields(store, account_id, {e.session for e in events}, timeout)
 
 
