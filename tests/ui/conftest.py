@@ -51,7 +51,9 @@ def new_token(server: Server, kind: str, label: str = "ui test") -> str:
     return made.stdout.strip()
 
 
-@pytest.fixture(scope="session")
+# Package scope: Playwright's sync API keeps an event loop running in this thread while it is
+# open, and later tests that call asyncio.run() (tests/web) would fail if it outlived tests/ui.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists() or importlib.util.find_spec("playwright") is None:
         pytest.skip(needs_browser.kwargs["reason"])
