@@ -129,13 +129,18 @@ def apply(
     row, addEvents) follow the rows kept. Never raises for what a parser does."""
     unchanged = Applied(table, seq_ids, seq_nums, 0)
     names = table.column("parser")
+    distinct = pc.unique(names).to_pylist()
     parsers = {}
-    for name in pc.unique(names).to_pylist():
+    for name in distinct:
         if name is not None and (parser := parser_for(name)) is not None:
             parsers[name] = parser
     if not parsers:
         return unchanged
     try:
+        if len(distinct) == 1 and table.column("attrs").null_count == table.num_rows:
+            plan = plan_of(parsers[distinct[0]])
+            if plan is not None:  # one parser for every line, with a plan: the common case
+                return _whole_table(table, plan, seq_ids, seq_nums, now_ns)
         return _apply(table, names, parsers, seq_ids, seq_nums, now_ns)
     except Exception:
         log.exception("a parser failed; the request's lines are stored unparsed")
@@ -151,11 +156,6 @@ def _apply(
     now_ns: int | None,
 ) -> Applied:
     n = table.num_rows
-    if len(parsers) == 1 and names.null_count == 0 and table.column("attrs").null_count == n:
-        (name, parser), = parsers.items()
-        plan = plan_of(parser)
-        if plan is not None and len(pc.unique(names)) == 1:
-            return _whole_table(table, plan, seq_ids, seq_nums, now_ns)
     messages: list[str | None] = table.column("message").to_pylist()
     results: list[tuple[int, Parsed]] = []  # (row, what the parser made of it)
     covers: dict[int, list[int]] = {}  # a parsed event's row -> the rows of its lines
