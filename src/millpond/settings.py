@@ -63,6 +63,10 @@ SETTINGS: tuple[Setting, ...] = (
             "to disk."),
     Setting("checkpoint_threshold", "64MB", str,
             "Write-ahead-log size at which DuckDB folds it into the database file."),
+    Setting("text_compression", "zstd", str,
+            "How a new data directory compresses messages and attributes: 'zstd' (faster "
+            "ingest, smaller files) or 'auto' (DuckDB's dictionary/FSST choice: faster "
+            "brute-force scans). An existing data directory keeps what it was created with."),
     Setting("query_timeout_seconds", 30.0, float,
             "A query running longer than this is cancelled."),
     Setting("query_nice", 10, int,
@@ -91,6 +95,7 @@ class Settings:
     commit_max_rows: int = 100_000
     memory_limit: str = "80MB"
     checkpoint_threshold: str = "64MB"
+    text_compression: str = "zstd"
     query_timeout_seconds: float = 30.0
     query_nice: int = 10
     log_level: str = "info"
@@ -105,6 +110,8 @@ class Settings:
                 raise ValueError(f"{name} must be positive")
         if not 0 <= self.query_nice <= 19:
             raise ValueError("query_nice must be from 0 to 19")
+        if self.text_compression not in ("zstd", "auto"):
+            raise ValueError("text_compression must be 'zstd' or 'auto'")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ValueError("log_level must be one of debug, info, warning, error")
 

@@ -143,3 +143,43 @@ def test_a_plan_writes_fields_as_json_objects() -> None:
     fields: dict[str, Any] = orjson.loads(objects[0] or "{}")
     assert fields["status"] == 200 and fields["uriPath"] == "/search" and fields["uriQ"] == "shoes"
     assert fields["time"] == 0.043 and stamps[0] == 1767323045 * 10**9
+
+
+class _CountingParser:
+    """Stands in for a plan's parser: counts the lines sent the exact way."""
+
+    def __init__(self, real: Parser) -> None:
+        self.real = real
+        self.lines: list[str] = []
+
+    def parse(self, lines: list[str], *, now_ns: int | None = None) -> Any:
+        self.lines.extend(lines)
+        return self.real.parse(lines, now_ns=now_ns)
+
+
+@pytest.mark.parametrize(
+    ("name", "lines"),
+    [
+        # Not JSON objects: the json parsers' format matches with no fields, no exact pass.
+        ("json", ["not json", "  plain text", "[1,2]", "42", '"a string"', "",
+                  '{"a":1', "<13>Feb  3 03:47:01 host app[1]: hi"]),
+        ("dottedJson", ["not json", "[1,2]", '{"a":1']),
+        # Values that need JSON escapes (quotes, backslashes, tabs) are written by orjson.
+        ("accessLog", [ACCESS[4], ACCESS[7],
+                       '41.52.220.84 - - [2024-05-28T12:57:18.018Z] "GET /x HTTP/1.1" 200 '
+                       '28130 "Mozilla/5.0 (X11; Linux x86_64)"']),
+        ("systemLog", [SYSLOG[5]]),
+    ],
+)
+def test_lines_that_used_to_take_the_exact_way_stay_on_the_fast_path(
+    name: str, lines: list[str]
+) -> None:
+    parser = builtin_parser(name)
+    assert parser is not None
+    agree(parser, lines)
+    plan = plan_for(parser)
+    assert plan is not None
+    counting = _CountingParser(parser)
+    plan.parser = counting  # type: ignore[assignment]
+    plan.run(lines, now_ns=NOW)
+    assert counting.lines == []

@@ -150,6 +150,63 @@ def test_a_new_file_is_created_and_reopened(db: Path) -> None:
     second.close()
 
 
+def _compression_of_text_columns(store: DuckDBStore) -> dict[str, str]:
+    n = 5000
+    b = batch(1, [NOW + i for i in range(n)], [f"GET /item/{i} 200 took {i % 97} ms"
+                                               for i in range(n)])
+    attrs = pa.array([f'{{"status":{200 + i % 3},"n":{i}}}' for i in range(n)], pa.string())
+    write(store, EventBatch(account_id=1, table=b.table.set_column(9, "attrs", attrs),
+                            sessions=b.sessions, bytes_charged=b.bytes_charged))
+    store.conn.execute("CHECKPOINT")
+    return dict(store.conn.execute(
+        "SELECT column_name, any_value(compression) FROM pragma_storage_info('events') "
+        "WHERE segment_type IN ('VARCHAR', 'JSON') GROUP BY ALL"
+    ).fetchall())
+
+
+def test_message_and_attrs_are_stored_with_zstd_by_default(db: Path) -> None:
+    store = store_at(db)
+    try:
+        methods = _compression_of_text_columns(store)
+    finally:
+        store.close()
+    assert store.text_compression == "zstd"
+    assert methods["message"] == "ZSTD" and methods["attrs"] == "ZSTD"
+    # the low-cardinality columns keep DuckDB's choice (dictionaries make facets fast)
+    assert methods["logfile"] != "ZSTD" and methods["session"] != "ZSTD"
+
+
+def test_auto_text_compression_leaves_the_choice_to_duckdb(db: Path) -> None:
+    store = DuckDBStore(db, text_compression="auto")
+    store.open()
+    try:
+        methods = _compression_of_text_columns(store)
+    finally:
+        store.close()
+    assert store.text_compression == "auto"
+    assert methods["message"] != "ZSTD" and methods["attrs"] != "ZSTD"
+
+
+def test_a_data_directory_keeps_the_text_compression_it_was_created_with(
+    db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store_at(db).close()  # created with zstd
+    store = DuckDBStore(db, text_compression="auto")
+    with caplog.at_level("WARNING", logger="millpond.store"):
+        store.open()
+    try:
+        assert store.text_compression == "zstd"
+        assert _compression_of_text_columns(store)["message"] == "ZSTD"
+    finally:
+        store.close()
+    assert "applies to new data directories only" in caplog.text
+
+
+def test_an_unknown_text_compression_is_refused(db: Path) -> None:
+    with pytest.raises(ValueError, match="'lz4' is not 'zstd' or 'auto'"):
+        DuckDBStore(db, text_compression="lz4")
+
+
 def test_batches_from_many_threads_are_all_committed_with_increasing_seq(
     store: DuckDBStore,
 ) -> None:

@@ -10,8 +10,8 @@ per format that appends each field's JSON text (`"status":503`) to a list, using
 own conversions (`to_value`, `unquote`, directives) value by value.
 
 Exactness: the generated code writes a value only where its JSON text is certain (an int, a
-float through orjson, a string with nothing to escape); for anything else — a string needing
-escapes, a line two non-halting formats both match, a field a directive names like another
+float or a string through orjson, as `parse`'s caller writes it); for anything else — a line
+two non-halting formats both match, a field a directive names like another
 field, a line past `PARSE_LIMIT`, any exception — it gives up on the line, which then goes
 through `Parser.parse` like any other. `tests/parsers/test_columnar.py` checks that a plan
 and `parse` agree line for line.
@@ -216,18 +216,22 @@ def _whole_line(line: str) -> _Groups:
 def _flat_json(reserved: frozenset[str]) -> _Emit:
     """`${parse=json}$` for a line that is a JSON object of scalars (the common JSON log):
     its members as they are; `timestamp` and `severity` to their places, `message` dropped.
-    Nested values, long integers or a name the parser uses otherwise: the exact way."""
+    A line that is not a JSON object gives no fields, as the directive does. Nested values,
+    long integers or a name the parser uses otherwise: the exact way."""
 
     def emit(g: Sequence[Any], members: list[str], special: list[Any]) -> bool:
         line = g[0]
+        first = line[:1]
+        if first != "{" and not first.isspace():
+            return True  # cannot be a JSON object: no fields, as below
         if _LONG_DIGITS.search(line) is not None:
             return False
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return False
+            return True  # not JSON: as for the directive, the format matches with no fields
         if obj.__class__ is not dict:
-            return False
+            return True  # JSON, but not an object: likewise
         for key, value in obj.items():
             c = value.__class__
             if c is dict or c is list or (c is int and value not in _INT64) or not key:
@@ -258,8 +262,9 @@ _WRITE_VALUE = """\
     c = v.__class__
     if c is str:
         if '"' in v or '\\\\' in v or not v.isprintable():
-            return False
-        members.append({key} + '"' + v + '"')
+            members.append({key} + json(v))
+        else:
+            members.append({key} + '"' + v + '"')
     elif c is int:
         members.append({key} + str(v))
     elif c is float:
