@@ -101,12 +101,11 @@ CHECKPOINT_THRESHOLD = "64MB"
 # Bulk bench medians (3 runs): 64 MB 405k lines/s, 247 MB peak RSS; 80 MB 409k, 266 MB;
 # 96 MB ~424k, ~280 MB with single runs past 300 MB.
 MEMORY_LIMIT = "80MB"
-# How the text columns (message, attrs) of a new data directory are compressed. DuckDB's own
-# choice ("auto": dictionary or FSST, analysed per segment at every checkpoint) is a large
-# part of the store's CPU under ingest; zstd costs less to write and takes about 40% less disk
-# on log text, and brute-force scans of it ran as fast within the noise (docs/performance.md).
-# The low-cardinality columns keep DuckDB's choice either way: their dictionaries make facets
-# fast.
+# How the text columns (message, attrs) of a new data directory are compressed: zstd, or
+# "auto" for DuckDB's own per-segment choice of dictionary or FSST. On log text zstd took about
+# 40% less disk, and ingest and searches ran as fast within the noise (docs/performance.md,
+# "Compression of text"). The low-cardinality columns keep DuckDB's choice either way: their
+# dictionaries make facets fast.
 TEXT_COMPRESSION = "zstd"
 _COMPRESSION_CLAUSE = {"zstd": " USING COMPRESSION zstd", "auto": ""}
 _SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$")
