@@ -16,8 +16,8 @@ from millpond.parsers.parser import PARSE_LIMIT
 NOW = 1_795_950_000_000_000_000
 
 
-def agree(parser: Parser, lines: list[str]) -> None:
-    plan = plan_for(parser)
+def agree(parser: Parser, lines: list[str], plan: Any = None) -> None:
+    plan = plan or plan_for(parser)
     assert plan is not None
     objects, stamps, severities = plan.run(lines, now_ns=NOW)
     for i, line in enumerate(lines):
@@ -183,3 +183,67 @@ def test_lines_that_used_to_take_the_exact_way_stay_on_the_fast_path(
     plan.parser = counting  # type: ignore[assignment]
     plan.run(lines, now_ns=NOW)
     assert counting.lines == []
+
+
+@pytest.mark.parametrize(("name", "lines"), [("accessLog", ACCESS), ("systemLog", SYSLOG)])
+def test_remembered_values_give_what_parse_gives(name: str, lines: list[str]) -> None:
+    """A plan remembers the JSON each field's recent values gave: lines sent again (every
+    value now remembered, the syslog priorities that set a severity included) and lines that
+    share only some values still give exactly what `parse` gives."""
+    parser = builtin_parser(name)
+    assert parser is not None
+    plan = plan_for(parser)
+    assert plan is not None
+    first = plan.run(lines, now_ns=NOW)
+    again = plan.run(lines * 2, now_ns=NOW)
+    assert again == tuple(column * 2 for column in first)
+    agree(parser, lines * 2, plan)
+    # The same values in other combinations.
+    mixed = [line.replace("200", "404").replace("su[", "cron[") for line in lines]
+    agree(parser, mixed + lines, plan)
+
+
+def _field_caches(plan: Any) -> list[tuple[int, bool]]:
+    """(size, still caching) of every field cache of a plan's generated emitters."""
+    out = []
+    for step in plan._steps:
+        env = getattr(step.emit, "__globals__", {})
+        out += [(len(value), env[f"on{name[5:]}"]) for name, value in env.items()
+                if name.startswith("cache") and isinstance(value, dict)]
+    return out
+
+
+def _numbered_lines(values: list[int]) -> list[str]:
+    return [f'10.0.{v // 250}.{v % 250} - - [29/Nov/2026:10:00:00 +0000] '
+            f'"GET /p/{v} HTTP/1.1" 200 {v} "-" "curl/8"' for v in values]
+
+
+def test_a_field_whose_values_hardly_repeat_stops_caching() -> None:
+    from millpond.parsers.columnar import CACHE_VALUES
+
+    parser = builtin_parser("accessLog")
+    assert parser is not None
+    plan = plan_for(parser)
+    assert plan is not None
+    lines = _numbered_lines(list(range(CACHE_VALUES + 500)))
+    plan.run(lines, now_ns=NOW)
+    caches = _field_caches(plan)
+    assert max(size for size, _ in caches) <= CACHE_VALUES
+    # ip, uri and bytes filled their caches with a new value on every line: they stopped
+    assert sum(1 for size, on in caches if not on) == 3
+    assert any(on and size == 1 for size, on in caches)  # the constant fields go on
+    agree(parser, lines[-10:] + lines[:10], plan)
+
+
+def test_a_field_whose_values_repeat_keeps_caching_past_a_full_cache() -> None:
+    from millpond.parsers.columnar import CACHE_VALUES
+
+    parser = builtin_parser("accessLog")
+    assert parser is not None
+    plan = plan_for(parser)
+    assert plan is not None
+    # every value three times in a row: two lines in three hit
+    lines = _numbered_lines([i // 3 for i in range(3 * (CACHE_VALUES + 1))])
+    plan.run(lines, now_ns=NOW)
+    assert all(on for _, on in _field_caches(plan))
+    agree(parser, lines[-10:], plan)

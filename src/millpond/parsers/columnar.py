@@ -7,7 +7,9 @@ plain formats — no line groupers, rewrites, `repeat`, `discard`, magic `_` nam
 or captured `timezone` (the built-in `accessLog` and `systemLog`, most user parsers) — a `Plan`
 does the same work in one pass per line: the format's own regex, then a function generated
 per format that appends each field's JSON text (`"status":503`) to a list, using the format's
-own conversions (`to_value`, `unquote`, directives) value by value.
+own conversions (`to_value`, `unquote`, directives) value by value. Each field remembers the
+JSON members its recent distinct values gave (methods, statuses, hosts, paths repeat; up to
+`CACHE_VALUES`, then it starts again), so a value seen before costs one dictionary lookup.
 
 Exactness: the generated code writes a value only where its JSON text is certain (an int, a
 float or a string through orjson, as `parse`'s caller writes it); for anything else — a line
@@ -60,8 +62,9 @@ class Plan:
     """A parser's formats, compiled to JSON writers. Build with `plan_for`."""
 
     def __init__(self, parser: Parser, steps: tuple[_Step, ...], attributes: str,
-                 zone: str | None) -> None:
+                 zone: str | None, lines_seen: list[int] | None = None) -> None:
         self.parser = parser
+        self._lines_seen = lines_seen if lines_seen is not None else [0]
         self._steps = steps
         self._attributes = attributes
         self._zone = zone
@@ -71,6 +74,7 @@ class Plan:
         """Per line alone, what `Parser.parse` gives for it: the JSON object of its fields
         (None: no fields), its time in ns and its severity (None: none)."""
         n = len(lines)
+        seen = self._lines_seen  # lines so far: what the fields' caches measure their use by
         objects: list[str | None] = [None] * n
         stamps: list[int | None] = [None] * n
         severities: list[int | None] = [None] * n
@@ -80,6 +84,7 @@ class Plan:
         parsed_stamps: dict[tuple[str, str | None], int | None] = {}
         slow: list[int] = []
         for i, line in enumerate(lines):
+            seen[0] += 1
             if len(line) > PARSE_LIMIT:
                 slow.append(i)
                 continue
@@ -167,9 +172,10 @@ def plan_for(parser: Parser) -> Plan | None:
                 if set(names[i]) & set(names[j]) or (open_ended[i] and open_ended[j]):
                     return None
     reserved = frozenset([*(n for group in names for n in group), *attributes, *SPECIAL])
-    steps = tuple(_plan_step(step, compiled, fields, reserved)
+    lines_seen = [0]
+    steps = tuple(_plan_step(step, compiled, fields, reserved, lines_seen)
                   for step, compiled, fields in formats_)
-    return Plan(parser, steps, _members(attributes), program.zone)
+    return Plan(parser, steps, _members(attributes), program.zone, lines_seen)
 
 
 def _open_ended(field: Any) -> bool:
@@ -179,20 +185,23 @@ def _open_ended(field: Any) -> bool:
 
 
 def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[str, Any, Any]],
-               reserved: frozenset[str]) -> _Step:
+               reserved: frozenset[str], lines_seen: list[int]) -> _Step:
     if compiled is None:  # `${parse=json}$`: the whole line, always "matched"
         return _Step(match=_whole_line, emit=_flat_json(reserved), extra=_members(step.extra),
                      halt=step.halt, zone=step.zone)
     return _Step(
         match=compiled.regex.search if compiled.fragment else compiled.regex.match,
-        emit=_generate(compiled, fields, reserved),
+        emit=_generate(compiled, fields, reserved, lines_seen),
         extra=_members(step.extra),
         halt=step.halt,
         zone=step.zone,
     )
 
 
-_FLAT_JSON: Final = frozenset({"json", "dottedJson"})  # the same for objects of scalars
+_FLAT_JSON: Final = frozenset({"json", "dottedJson"})
+# Distinct values per field whose JSON members a plan remembers; a full cache is emptied and
+# fills again with what comes next. A few MB at most per parser.
+CACHE_VALUES: Final = 4096  # the same for objects of scalars
 _LONG_DIGITS: Final = re.compile(r"[0-9]{19}")  # past what orjson reads as an int
 _INT64: Final = range(-(2**63), 2**63)
 
@@ -275,14 +284,15 @@ _WRITE_VALUE = """\
 
 
 def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
-              reserved: frozenset[str]) -> _Emit:
+              reserved: frozenset[str], lines_seen: list[int]) -> _Emit:
     """Straight-line Python for one format: one block per field (only field names, as
     literals through repr, and indexes reach the source; every function is passed in)."""
     env: dict[str, Any] = {
         "to_value": to_value, "unquote": unquote, "unescape": unescape,
         "number_value": number_value, "json": _json, "NUMBER_START": _NUMBER_START,
-        "RESERVED": reserved,
+        "RESERVED": reserved, "CACHE_VALUES": CACHE_VALUES, "LINES": lines_seen,
     }
+    cached: list[int] = []
     number = "to_value(t) if t[:1] in NUMBER_START and t != '-' else t"
     body: list[str] = []
     for k, (group, field, collect) in enumerate(plan):
@@ -309,12 +319,12 @@ def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
             f"        members.append({key} + t)",
             "    else:",
         ]
+        block: list[str]
         if code == formats.CODE_PLAIN:
-            body += [*fast_int, f"        v = {number}"]
-            body += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
-            continue
-        if code == formats.CODE_QUOTED:
-            body += [
+            block = [*fast_int, f"        v = {number}"]
+            block += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
+        elif code == formats.CODE_QUOTED:
+            block = [
                 "    if t[:1] == '\"':",
                 "        if (len(t) > 1 and t[-1] == '\"' and '\\\\' not in t\n"
                 "                and '\"' not in t[1:-1]):",
@@ -323,23 +333,19 @@ def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
                 "            t = unquote(t)",
                 *fast_int, f"        v = {number}",
             ]
-            body += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
-            continue
-        if code == formats.CODE_ESCAPED:
-            body += ["    if '\\\\' in t:", "        t = unescape(t)", f"    v = {number}"]
-        elif code == formats.CODE_TEXT:
-            body.append(f"    v = decode{k}(t)" if field.decode is not None else "    v = t")
-        elif getattr(field.emit, "__qualname__", "") == "_store_number":
-            body.append("    v = number_value(" + (f"decode{k}(t))" if field.decode else "t)"))
-        else:  # a directive: its fields, each checked against the format's other names
+            block += ["    " + line for line in _WRITE_VALUE.format(key=key).splitlines()]
+        elif code not in _VALUE_CODES and getattr(
+                field.emit, "__qualname__", "") != "_store_number":
+            # a directive: its fields, each checked against the format's other names
             env[f"emit{k}"] = field.emit
             value = f"decode{k}(t)" if field.decode is not None else "t"
-            body += [
+            block = [
                 "    d = {}",
                 f"    emit{k}(d, {name!r}, {value})",
                 "    for dk, v in d.items():",
                 "        if dk == 'severity':",  # e.g. syslogPriority
                 "            special[1] = v",
+                "            keep = False",  # a line's severity is not a member to replay
                 "            continue",
                 "        if dk == 'message':",
                 "            continue",
@@ -348,9 +354,39 @@ def _generate(compiled: formats.Format, plan: list[tuple[str, Any, Any]],
                 "        key = json(dk) + ':'",
                 *("    " + line for line in _WRITE_VALUE.format(key="key").splitlines()),
             ]
-            continue
-        body += _WRITE_VALUE.format(key=key).splitlines()
-    source = "def emit(g, members, special):\n" + "\n".join(body) + "\n    return True\n"
+        else:
+            if code == formats.CODE_ESCAPED:
+                block = ["    if '\\\\' in t:", "        t = unescape(t)", f"    v = {number}"]
+            elif code == formats.CODE_TEXT:
+                block = [f"    v = decode{k}(t)" if field.decode is not None else "    v = t"]
+            else:  # _store_number
+                block = ["    v = number_value(" + (f"decode{k}(t))" if field.decode else "t)")]
+            block += _WRITE_VALUE.format(key=key).splitlines()
+        # Values repeat (methods, statuses, hosts, paths): each field keeps the JSON members
+        # its recent distinct values gave, and replays them. A field whose cache fills up
+        # within two lines a value (fewer than half the lines hit) stops caching.
+        env[f"cache{k}"], env[f"on{k}"], env[f"since{k}"] = {}, True, 0
+        cached.append(k)
+        body += [
+            f"    hit = cache{k}.get(t) if on{k} else None",
+            "    if hit is not None:",
+            "        members.extend(hit)",
+            "    else:",
+            "        u = t",
+            "        n = len(members)",
+            f"        keep = on{k}",
+            *("    " + line for line in block),
+            "        if keep:",
+            f"            if len(cache{k}) >= CACHE_VALUES:",  # full: start again, or stop
+            f"                on{k} = LINES[0] - since{k} >= 2 * CACHE_VALUES",
+            f"                since{k} = LINES[0]",
+            f"                cache{k}.clear()",
+            f"            cache{k}[u] = members[n:]",
+        ]
+    names = ", ".join(f"on{k}, since{k}" for k in cached)
+    head = [f"    global {names}"] if cached else []
+    source = ("def emit(g, members, special):\n" + "\n".join(head + body)
+              + "\n    return True\n")
     exec(compile(source, f"<columnar {compiled.source[:60]!r}>", "exec"), env)
     emit: _Emit = env["emit"]
     return emit
