@@ -135,3 +135,23 @@ def test_a_one_second_addevents_run_produces_numbers_and_raw_results(tmp_path: P
     assert any(v.endswith("events/s (target >= 250,000)") for v in result["targets"])
     written = json.loads(Path(result["path"]).read_text())
     assert written["medians"] == json.loads(json.dumps(result["medians"]))
+
+
+def test_the_store_writers_benchmark_runs_and_counts_every_row(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`benchmarks/store_writers.py` on a tiny load: every mode prints a rate (each pass
+    asserts that every row it inserted is in the table)."""
+    monkeypatch.syspath_prepend(str(RUN_PY.parent))
+    spec = importlib.util.spec_from_file_location(
+        "millpond_bench_store_writers", RUN_PY.parent / "store_writers.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(sys, "argv", ["store_writers.py", "--groups", "3", "--group", "2",
+                                      "--passes", "1", "--writers", "1", "2"])
+    assert module.main() == 0
+    out = capsys.readouterr().out
+    for label in ("DuckDBStore.submit", "bare INSERT, 1 writer", "bare INSERT, 2 writers"):
+        assert re.search(re.escape(label) + r".* [0-9,]+ rows/s", out), out

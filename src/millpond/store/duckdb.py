@@ -158,6 +158,7 @@ class DuckDBStore:
         self.text_compression = text_compression  # what the open data directory uses
         self._commit_max_rows = commit_max_rows
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._events_conn: duckdb.DuckDBPyConnection | None = None  # the writer's, for events
         self._writer: GroupCommitWriter | None = None
         # State owned by the writer thread; mirrors what is committed.
         self._next_seq = 0
@@ -197,6 +198,10 @@ class DuckDBStore:
             [SCHEMA_VERSION],
         )
         self._conn = conn
+        # The writer commits events through a cursor of its own: through the connection that
+        # opened the database the same commits took about 1.5x as long in
+        # benchmarks/store_writers.py (docs/performance.md).
+        self._events_conn = conn.cursor()
         self._load_state(conn)
         self._writer = GroupCommitWriter(self, max_rows=self._commit_max_rows)
         self._writer.start()
@@ -217,6 +222,9 @@ class DuckDBStore:
                 log.exception("writing the parser tally at close failed; its last counts are lost")
             self._writer.close()
             self._writer = None
+        if self._events_conn is not None:
+            self._events_conn.close()
+            self._events_conn = None
         if self._conn is not None:
             self._conn.execute("CHECKPOINT")
             self._conn.close()
@@ -309,7 +317,9 @@ class DuckDBStore:
         if not accepted:
             return results
 
-        conn = self.conn
+        conn = self._events_conn
+        if conn is None:
+            raise RuntimeError("the store is not open")
         table = pa.concat_tables([b.table for b in accepted])
         if len(accepted) > 1:
             # One Arrow chunk per request: DuckDB's scan pays per chunk (a group of 32
