@@ -62,9 +62,9 @@ class Plan:
     """A parser's formats, compiled to JSON writers. Build with `plan_for`."""
 
     def __init__(self, parser: Parser, steps: tuple[_Step, ...], attributes: str,
-                 zone: str | None, lines_seen: list[int] | None = None) -> None:
+                 zone: str | None, lines_seen: list[int]) -> None:
         self.parser = parser
-        self._lines_seen = lines_seen if lines_seen is not None else [0]
+        self._lines_seen = lines_seen  # shared with the steps' generated emitters
         self._steps = steps
         self._attributes = attributes
         self._zone = zone
@@ -198,10 +198,11 @@ def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[st
     )
 
 
-_FLAT_JSON: Final = frozenset({"json", "dottedJson"})
+_FLAT_JSON: Final = frozenset({"json", "dottedJson"})  # the same for objects of scalars
 # Distinct values per field whose JSON members a plan remembers; a full cache is emptied and
-# fills again with what comes next. A few MB at most per parser.
-CACHE_VALUES: Final = 4096  # the same for objects of scalars
+# fills again with what comes next (or, if it filled in under two lines a value, the field
+# stops caching). A few MB at most per parser.
+CACHE_VALUES: Final = 4096
 _LONG_DIGITS: Final = re.compile(r"[0-9]{19}")  # past what orjson reads as an int
 _INT64: Final = range(-(2**63), 2**63)
 

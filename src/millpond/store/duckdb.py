@@ -145,7 +145,8 @@ class DuckDBStore:
         text_compression: str = TEXT_COMPRESSION,
     ) -> None:
         if text_compression not in _COMPRESSION_CLAUSE:
-            raise ValueError(f"text compression {text_compression!r} is not 'zstd' or 'auto'")
+            choices = " or ".join(repr(c) for c in _COMPRESSION_CLAUSE)
+            raise ValueError(f"text compression {text_compression!r} is not {choices}")
         self._text_compression = text_compression
         for size in (checkpoint_threshold, memory_limit):
             if size is not None and not _SIZE.match(size):
