@@ -13,12 +13,21 @@ no format (or are not JSON), which costs differently from lines that do.
     .venv/bin/python benchmarks/parsers_builtin.py
     .venv/bin/python benchmarks/parsers_builtin.py --lines 50000 --repeat 7 --parser accessLog
     .venv/bin/python benchmarks/parsers_builtin.py --mixed
+    .venv/bin/python benchmarks/parsers_builtin.py --engines --parser accessLog
+
+With `--engines`, the regular expressions alone: each planned format's regex over the lines in
+the plan's order (a line goes on to the next format until one matches), once with Python's `re`
+as ingest runs it, once with DuckDB's `regexp_extract(message, pattern, [group names])` (RE2,
+vectorised, one thread), which the parsers issue offers as the alternative. RE2 has no
+possessive quantifiers; they become greedy ones (the same matches for these formats, which the
+script checks group by group).
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -140,6 +149,59 @@ def store_cost(name: str, lines: list[str], batch: int) -> tuple[float, float, f
     return out[0], out[1], sum(sizes) / max(1, len(sizes))
 
 
+def engines(name: str, lines: list[str], repeat: int) -> tuple[float, float]:
+    """µs per line to match the plan's formats in order: Python `re`, DuckDB `regexp_extract`.
+    (systemLog's formats use atomic groups, which RE2 lacks.)"""
+    import duckdb
+
+    plan = plan_for(builtin_parser(name))  # type: ignore[arg-type]
+    assert plan is not None, f"{name} has no plan"
+    assert all(step.halt for step in plan._steps), "every format must halt (the first match wins)"
+    regexes = [step.match.__self__ for step in plan._steps]  # type: ignore[attr-defined]
+
+    def python() -> list[list[tuple[str | None, ...] | None]]:
+        out: list[list[tuple[str | None, ...] | None]] = [[] for _ in regexes]
+        for line in lines:
+            for k, regex in enumerate(regexes):
+                m = regex.match(line)
+                if m is not None:
+                    out[k].append(m.groups())
+                    break
+        return out
+
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    table = pa.table({"line": lines, "row": list(range(len(lines)))})
+    con.register("lines_tbl", table)
+    unmatched = "lines_tbl"
+    sql = []
+    for k, regex in enumerate(regexes):
+        pattern = "^(?:" + re.sub(r"([+*?}])\+", r"\1", regex.pattern) + ")"
+        literal = "'" + pattern.replace("'", "''") + "'"
+        group_list = "[" + ", ".join(f"'{g}'" for g in regex.groupindex) + "]"
+        sql.append(f"CREATE OR REPLACE TEMP TABLE m{k} AS SELECT row, "
+                   f"regexp_extract(line, {literal}, {group_list}) AS g FROM {unmatched} "
+                   f"WHERE regexp_matches(line, {literal})")
+        sql.append(f"CREATE OR REPLACE TEMP TABLE u{k} AS SELECT * FROM {unmatched} "
+                   f"WHERE row NOT IN (SELECT row FROM m{k})")
+        unmatched = f"u{k}"
+
+    def vectorised() -> None:
+        for statement in sql:
+            con.execute(statement)
+
+    python_us = best_of(repeat, python) / len(lines) * 1e6
+    re2_us = best_of(repeat, vectorised) / len(lines) * 1e6
+    expected = python()
+    for k, regex in enumerate(regexes):  # the same groups from both engines
+        got = con.execute(f"SELECT g FROM m{k} ORDER BY row").fetchall()
+        names = list(regex.groupindex)
+        assert [tuple(row[0][n] or None for n in names) for row in got] == [
+            tuple(v or None for v in groups) for groups in expected[k]  # type: ignore[union-attr]
+        ], f"format {k}: RE2 and re disagree"
+    return python_us, re2_us
+
+
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     arguments.add_argument("--lines", type=int, default=10_000)
@@ -153,6 +215,8 @@ def main() -> None:
                            help="also time storing the lines raw and parsed")
     arguments.add_argument("--mixed", action="store_true",
                            help="every parser on a shuffled mix of all four kinds of line")
+    arguments.add_argument("--engines", action="store_true",
+                           help="time the formats' regexes alone: Python re vs DuckDB RE2")
     options = arguments.parse_args()
     wanted = options.parser or ["accessLog", "json", "systemLog", "keyValue"]
     mixed: list[str] = []
@@ -166,6 +230,12 @@ def main() -> None:
         if name not in wanted:
             continue
         lines = mixed or lines_of(kind, options.lines)
+        if options.engines:
+            if name == "accessLog":  # formats that all halt, and no atomic groups
+                python_us, re2_us = engines(name, lines, options.repeat)
+                print(f"{name:<10} formats' regexes: Python re {python_us:6.2f}, DuckDB "
+                      f"regexp_extract {re2_us:6.2f} µs/line (the same groups)")
+            continue
         micros, parsed = bench(name, lines, options.batch, options.repeat)
         plan_us, apply_us = ingest_paths(name, lines, options.batch, options.repeat)
         plan_text = "   (none)" if plan_us is None else f"{plan_us:7.2f}"
