@@ -384,6 +384,64 @@ def test_usage_survives_compaction_and_reopen(
         again.close()
 
 
+def usage_rows(store: DuckDBStore) -> list[tuple[Any, ...]]:
+    """What ingest_usage holds on disk, without the counts still waiting in memory."""
+    with store.conn.cursor() as cur:
+        return cur.execute(
+            "SELECT account_id, day, sum(bytes)::BIGINT, sum(events)::BIGINT FROM ingest_usage "
+            "GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
+
+
+def test_usage_is_written_once_a_second_and_read_with_what_waits(
+    store: DuckDBStore, clock: FixedClock
+) -> None:
+    write(store, batch(1, [NOW], nbytes=100))  # nothing written yet: written with this commit
+    assert usage_rows(store) == [(1, DAY, 100, 1)]
+    write(store, batch(1, [NOW, NOW], nbytes=50))  # within the second: waits in memory
+    assert usage_rows(store) == [(1, DAY, 100, 1)]
+    # The quota and the usage page count it already.
+    assert store.bytes_ingested(1, DAY) == 150
+    assert store.usage_by_day(1, DAY - 5) == [(DAY, 150, 3)]
+    clock.advance(1)
+    write(store, batch(2, [clock.now], nbytes=7))  # a second later: everything is written
+    assert usage_rows(store) == [(1, DAY, 150, 3), (2, DAY, 7, 1)]
+    assert store.usage_by_day(1, DAY) == [(DAY, 150, 3)]  # not counted twice
+    assert store.usage_by_day(2, DAY) == [(DAY, 7, 1)]
+    assert store.usage_by_day(1, DAY + 1) == []
+
+
+def test_usage_by_day_is_newest_first_and_per_account(
+    store: DuckDBStore, clock: FixedClock
+) -> None:
+    write(store, batch(1, [NOW], nbytes=10))
+    clock.advance(86_400)
+    write(store, batch(1, [clock.now], nbytes=20))  # waits in memory (a second has not passed)
+    write(store, batch(3, [clock.now], nbytes=99))
+    assert store.usage_by_day(1, DAY) == [(DAY + 1, 20, 1), (DAY, 10, 1)]
+    assert store.usage_by_day(1, DAY + 1) == [(DAY + 1, 20, 1)]
+
+
+def test_a_crash_loses_only_the_usage_counts_that_waited(
+    db: Path, store: DuckDBStore, tmp_path: Path
+) -> None:
+    """Events are committed with their request; their usage count may wait up to a second in
+    memory. A copy of the files taken while the server runs is what a `kill -9` leaves."""
+    write(store, batch(1, [NOW], ["a"], nbytes=10))
+    write(store, batch(1, [NOW + 1, NOW + 2], ["b", "c"], nbytes=20))  # its count waits
+    crashed = tmp_path / "crashed" / db.name
+    crashed.parent.mkdir()
+    for path in db.parent.glob(db.name + "*"):
+        crashed.with_name(path.name).write_bytes(path.read_bytes())
+    again = store_at(crashed)
+    try:
+        assert [e.message for e in events(again)] == ["a", "b", "c"]
+        assert again.usage_by_day(1, DAY) == [(DAY, 10, 1)]  # an under-count, never more
+        assert again.bytes_ingested(1, DAY) == 10
+    finally:
+        again.close()
+
+
 # -- retention ----------------------------------------------------------------------------------
 
 

@@ -122,6 +122,11 @@ class Store(Protocol):
         """Bytes committed for an account on a UTC day (days since the epoch)."""
         ...
 
+    def usage_by_day(self, account_id: int, first_day: int) -> list[tuple[int, int, int]]:
+        """(day, bytes, events) committed for an account each UTC day from `first_day` on,
+        newest first."""
+        ...
+
     dialect: str  # which SQL `millpond.query` compiles for this backend ("duckdb")
 
     def narrow(self, scope: Scope) -> Scope:

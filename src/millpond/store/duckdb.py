@@ -14,9 +14,9 @@ import dataclasses
 import logging
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import duckdb
 import numpy as np
@@ -45,6 +45,8 @@ from millpond.store.textindex import BLOCK_ROWS
 from millpond.store.writer import GroupCommitWriter
 
 log = logging.getLogger("millpond.store")
+
+V = TypeVar("V")
 
 NS_PER_DAY = 86_400 * 1_000_000_000
 SCHEMA_VERSION = "1"
@@ -168,7 +170,8 @@ class DuckDBStore:
         self._seq_marks: dict[tuple[int, str], int] = {}
         self._usage: dict[tuple[int, int], int] = {}
         self._usage_lock = threading.Lock()
-        self._parser_usage = _ParserUsage()
+        self._parser_usage = _parser_uses()
+        self._usage_tally = _usage_tally()
         self._index_text = index_text
         self._index_block_rows = index_block_rows
         self._worker_nice = worker_nice
@@ -218,9 +221,10 @@ class DuckDBStore:
             self._indexer = None
         if self._writer is not None:
             try:
-                self._writer.call(self._flush_parser_usage)
+                self._writer.call(self._flush_tallies)
             except Exception:
-                log.exception("writing the parser tally at close failed; its last counts are lost")
+                log.exception("writing the parser and usage tallies at close failed; their "
+                              "last second of counts is lost")
             self._writer.close()
             self._writer = None
         if self._events_conn is not None:
@@ -257,7 +261,8 @@ class DuckDBStore:
         self._nonces = RecentNonces()
         for a, n, s in conn.execute("SELECT account_id, nonce, seen_ns FROM nonces").fetchall():
             self._nonces.add_all([nonce_key(int(a), str(n))], int(s))
-        self._parser_usage = _ParserUsage(
+        self._usage_tally = _usage_tally()
+        self._parser_usage = _parser_uses(
             {
                 (int(a), str(p))
                 for a, p in conn.execute("SELECT account_id, parser FROM parser_usage").fetchall()
@@ -337,11 +342,10 @@ class DuckDBStore:
             if (s.account_id, s.session_id) not in self._known_sessions
         }
         day = now_ns // NS_PER_DAY
-        usage: dict[int, list[int]] = {}
+        usage: dict[tuple[int, Any], tuple[int, int]] = {}
         for b in accepted:
-            entry = usage.setdefault(b.account_id, [0, 0])
-            entry[0] += b.bytes_charged
-            entry[1] += b.rows
+            counted = usage.get((b.account_id, day), (0, 0))
+            usage[(b.account_id, day)] = _add_usage(counted, (b.bytes_charged, b.rows))
 
         # The whole transaction is one execute(): each call into DuckDB releases the GIL and
         # must win it back from the event loop, which under load costs more than the SQL.
@@ -360,16 +364,10 @@ class DuckDBStore:
                 }
             )
             sql.append("INSERT INTO nonces SELECT * FROM nonces_tbl")
-        usage_tbl = pa.table(  # noqa: F841 - read by DuckDB below
-            {
-                "account_id": pa.array(list(usage), pa.int32()),
-                "day": pa.array([day] * len(usage), pa.int32()),
-                "bytes": pa.array([u[0] for u in usage.values()], pa.int64()),
-                "events": pa.array([u[1] for u in usage.values()], pa.int64()),
-            }
-        )
-        sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
-        tally = _parser_tally(table, accepted)
+        usage_tbl = self._usage_tally.due(usage, now_ns)
+        if usage_tbl is not None:
+            sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
+        tally = {key: (now_ns, now_ns, n) for key, n in _parser_tally(table, accepted).items()}
         parsers_tbl = self._parser_usage.due(tally, now_ns)
         if parsers_tbl is not None:
             sql.append(_UPSERT_PARSER_USAGE)
@@ -386,15 +384,17 @@ class DuckDBStore:
                 "SET sn = greatest(seq_marks.sn, excluded.sn)"
             )
         sql.append("COMMIT")
-        # A commit that writes the parser tally holds its lock, so a reader never sees the
-        # tally both in the table and still pending (or in neither).
-        with self._parser_usage.writing(parsers_tbl is not None):
+        # A commit that writes a tally holds its lock, so a reader never sees the counts both
+        # in the table and still pending (or in neither).
+        with self._parser_usage.writing(parsers_tbl is not None), \
+                self._usage_tally.writing(usage_tbl is not None):
             try:
                 conn.execute(";\n".join(sql))
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
             self._parser_usage.committed(tally, now_ns, written=parsers_tbl is not None)
+            self._usage_tally.committed(usage, now_ns, written=usage_tbl is not None)
 
         # Committed: only now does the in-memory state move on.
         self._seq_marks.update(marks.changed)
@@ -404,7 +404,7 @@ class DuckDBStore:
             self._known_sessions.clear()
         self._known_sessions.update(new_sessions)
         with self._usage_lock:
-            for account_id, (nbytes, _) in usage.items():
+            for (account_id, _), (nbytes, _) in usage.items():
                 self._usage[(account_id, day)] = self._usage.get((account_id, day), 0) + nbytes
         return results
 
@@ -569,14 +569,43 @@ class DuckDBStore:
                     uses[name] = _merge_use(uses.get(name), first, last, events)
         return [ParserUse(name, *uses[name]) for name in sorted(uses)]
 
-    def _flush_parser_usage(self) -> None:
-        """Write what the parser tally holds in memory (on the writer thread, at close)."""
-        parsers_tbl = self._parser_usage.due({}, self._clock.now_ns(), force=True)
-        if parsers_tbl is None:
+    def usage_by_day(self, account_id: int, first_day: int) -> list[tuple[int, int, int]]:
+        """(day, bytes, events) the account ingested on each UTC day from `first_day` on,
+        newest first: the table's rows plus the counts not yet written."""
+        with self._usage_tally.reading() as pending, self.conn.cursor() as cur:
+            rows = cur.execute(
+                "SELECT day, sum(bytes), sum(events) FROM ingest_usage "
+                "WHERE account_id = ? AND day >= ? GROUP BY day",
+                [account_id, first_day],
+            ).fetchall()
+            days = {int(d): (int(b), int(e)) for d, b, e in rows}
+            for (account, day), counts in pending.items():
+                if account == account_id and day >= first_day:
+                    days[day] = _add_usage(days.get(day, (0, 0)), counts)
+        return [(day, *days[day]) for day in sorted(days, reverse=True)]
+
+    def _flush_tallies(self) -> None:
+        """Write what the parser and usage tallies hold in memory (on the writer thread, at
+        close), in one transaction."""
+        now_ns = self._clock.now_ns()
+        parsers_tbl = self._parser_usage.due({}, now_ns, force=True)
+        usage_tbl = self._usage_tally.due({}, now_ns, force=True)
+        sql = ["BEGIN TRANSACTION"]
+        if parsers_tbl is not None:
+            sql.append(_UPSERT_PARSER_USAGE)
+        if usage_tbl is not None:
+            sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
+        if len(sql) == 1:
             return
-        with self._parser_usage.writing(True):
-            self.conn.execute(_UPSERT_PARSER_USAGE)
-            self._parser_usage.committed({}, self._clock.now_ns(), written=True)
+        with self._parser_usage.writing(parsers_tbl is not None), \
+                self._usage_tally.writing(usage_tbl is not None):
+            try:
+                self.conn.execute(";\n".join([*sql, "COMMIT"]))
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self._parser_usage.committed({}, now_ns, written=parsers_tbl is not None)
+            self._usage_tally.committed({}, now_ns, written=usage_tbl is not None)
 
     # -- housekeeping ------------------------------------------------------------------------
 
@@ -584,6 +613,7 @@ class DuckDBStore:
         def run() -> int:
             conn = self.conn
             deleted = 0
+            self._flush_tallies()  # so the compaction below sees every count
             conn.execute("BEGIN TRANSACTION")
             try:
                 if events_before_ns is not None:
@@ -654,8 +684,9 @@ def _drop_sequenced(batch: EventBatch, marks: _MarkOverlay) -> EventBatch:
     )
 
 
-# How long at most the parser tally waits in memory before it is written with a commit.
-PARSER_USAGE_FLUSH_NS = 1_000_000_000
+# How long at most the parser tally and the usage counts wait in memory before they are
+# written with a commit.
+DEFERRED_FLUSH_NS = 1_000_000_000
 _UPSERT_PARSER_USAGE = (
     "INSERT INTO parser_usage SELECT * FROM parsers_tbl ON CONFLICT DO UPDATE SET "
     "first_ns = least(parser_usage.first_ns, excluded.first_ns), "
@@ -670,6 +701,10 @@ def _merge_use(use: _Use | None, first: int, last: int, events: int) -> _Use:
     if use is None:
         return first, last, events
     return min(use[0], first), max(use[1], last), use[2] + events
+
+
+def _merge_uses(a: _Use, b: _Use) -> _Use:
+    return _merge_use(a, *b)
 
 
 def _parser_tally(table: pa.Table, accepted: list[EventBatch]) -> dict[tuple[int, str], int]:
@@ -697,51 +732,52 @@ def _parser_tally(table: pa.Table, accepted: list[EventBatch]) -> dict[tuple[int
     return tally
 
 
-class _ParserUsage:
-    """Events per account and `parser` name, for listFiles: the `parser_usage` table plus what
-    has been committed since it was last written.
+class _Deferred(Generic[V]):
+    """Counts kept per (account, key) in memory and written to their table with an ingest
+    commit at most once a second (and at close), instead of with every commit.
 
-    The tally is written inside an ingest commit, so it only ever counts committed events (a
-    rolled-back group, a dropped resend or a repeated nonce adds nothing). But any statement in
-    a commit costs 0.2-3 ms against ~15 µs for counting, so it is written with a commit only
-    when a name is new or a second has passed, and at close; in between it is held here, and
-    readers add it in. A crash loses at most that last second of counts, never over-counts.
+    Any statement in a commit costs 0.5-1 ms against ~15 µs for counting: a one-request commit
+    took ~12% less CPU without the usage row (docs/performance.md). What is counted is written
+    only inside an ingest commit, so the table only ever counts committed events (a rolled-back
+    group, a dropped resend or a repeated nonce adds nothing). In between, counts wait here and
+    readers add them in (`reading`). A crash loses at most the last second of counts — an
+    under-count, never an over-count; the events themselves are durable as always.
     """
 
-    def __init__(self, known: set[tuple[int, str]] | None = None) -> None:
+    def __init__(
+        self, merge: Callable[[V, V], V], table: Callable[[dict[tuple[int, Any], V]], pa.Table],
+        *, new_keys_now: bool = False, known: set[tuple[int, Any]] | None = None,
+    ) -> None:
+        self._merge = merge
+        self._table = table
+        self._new_keys_now = new_keys_now  # a key the table has no row for is written at once
         self._lock = threading.Lock()
-        self._known = known or set()  # (account, name) pairs the table has a row for
-        self._pending: dict[tuple[int, str], _Use] = {}
+        self._known = known or set()  # keys the table has a row for (with new_keys_now)
+        self._pending: dict[tuple[int, Any], V] = {}
         self._written_ns = 0
 
+    def _add(self, into: dict[tuple[int, Any], V], tally: Mapping[tuple[int, Any], V]) -> None:
+        for key, value in tally.items():
+            into[key] = value if key not in into else self._merge(into[key], value)
+
     def due(
-        self, tally: Mapping[tuple[int, str], int], now_ns: int, *, force: bool = False
+        self, tally: Mapping[tuple[int, Any], V], now_ns: int, *, force: bool = False
     ) -> pa.Table | None:
         """The rows to write with this commit (what is pending plus `tally`), or None if they
         can wait for a later one."""
         with self._lock:
             if not tally and not self._pending:
                 return None
-            new_name = any(key not in self._known for key in tally)
-            if not (force or new_name or now_ns - self._written_ns >= PARSER_USAGE_FLUSH_NS):
+            new_key = self._new_keys_now and any(key not in self._known for key in tally)
+            if not (force or new_key or now_ns - self._written_ns >= DEFERRED_FLUSH_NS):
                 return None
             rows = dict(self._pending)
-        for key, events in tally.items():
-            rows[key] = _merge_use(rows.get(key), now_ns, now_ns, events)
-        keys = list(rows)
-        return pa.table(
-            {
-                "account_id": pa.array([a for a, _ in keys], pa.int32()),
-                "parser": pa.array([n for _, n in keys], pa.string()),
-                "first_ns": pa.array([rows[k][0] for k in keys], pa.int64()),
-                "last_ns": pa.array([rows[k][1] for k in keys], pa.int64()),
-                "events": pa.array([rows[k][2] for k in keys], pa.int64()),
-            }
-        )
+        self._add(rows, tally)
+        return self._table(rows)
 
     @contextlib.contextmanager
     def writing(self, holds: bool) -> Iterator[None]:
-        """Around a commit that writes the tally (`holds`): readers wait for it to finish."""
+        """Around a commit that writes the rows (`holds`): readers wait for it to finish."""
         if not holds:
             yield
             return
@@ -749,7 +785,7 @@ class _ParserUsage:
             yield
 
     def committed(
-        self, tally: Mapping[tuple[int, str], int], now_ns: int, *, written: bool
+        self, tally: Mapping[tuple[int, Any], V], now_ns: int, *, written: bool
     ) -> None:
         """After a commit: what was pending is now in the table, or `tally` joins it.
 
@@ -761,14 +797,53 @@ class _ParserUsage:
             self._written_ns = now_ns
             return
         with self._lock:
-            for key, events in tally.items():
-                self._pending[key] = _merge_use(self._pending.get(key), now_ns, now_ns, events)
+            self._add(self._pending, tally)
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Mapping[tuple[int, str], _Use]]:
-        """What is pending, with no commit of the tally running until the block ends."""
+    def reading(self) -> Iterator[Mapping[tuple[int, Any], V]]:
+        """What is pending, with no commit of these rows running until the block ends."""
         with self._lock:
             yield self._pending
+
+
+def _parser_use_rows(rows: dict[tuple[int, Any], _Use]) -> pa.Table:
+    keys = list(rows)
+    return pa.table(
+        {
+            "account_id": pa.array([a for a, _ in keys], pa.int32()),
+            "parser": pa.array([n for _, n in keys], pa.string()),
+            "first_ns": pa.array([rows[k][0] for k in keys], pa.int64()),
+            "last_ns": pa.array([rows[k][1] for k in keys], pa.int64()),
+            "events": pa.array([rows[k][2] for k in keys], pa.int64()),
+        }
+    )
+
+
+def _add_usage(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    return a[0] + b[0], a[1] + b[1]
+
+
+def _usage_rows(rows: dict[tuple[int, Any], tuple[int, int]]) -> pa.Table:
+    keys = list(rows)
+    return pa.table(
+        {
+            "account_id": pa.array([a for a, _ in keys], pa.int32()),
+            "day": pa.array([d for _, d in keys], pa.int32()),
+            "bytes": pa.array([rows[k][0] for k in keys], pa.int64()),
+            "events": pa.array([rows[k][1] for k in keys], pa.int64()),
+        }
+    )
+
+
+def _parser_uses(known: set[tuple[int, Any]] | None = None) -> _Deferred[_Use]:
+    """Events per account and `parser` name, for listFiles; a name seen for the first time is
+    written with the commit that brings it."""
+    return _Deferred(_merge_uses, _parser_use_rows, new_keys_now=True, known=known)
+
+
+def _usage_tally() -> _Deferred[tuple[int, int]]:
+    """Bytes and events per account and UTC day (`ingest_usage`, appended and compacted)."""
+    return _Deferred(_add_usage, _usage_rows)
 
 
 def _file_versions(

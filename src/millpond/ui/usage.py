@@ -1,7 +1,7 @@
 """Usage (`/usage`): bytes and events the account ingested per UTC day, against its quota.
 
-Read from the store's `ingest_usage` (what the daily quota counts: a row per commit, compacted
-to one per account and day) with one query of bound parameters.
+Read from the store (`usage_by_day`: the `ingest_usage` table — what the daily quota counts —
+plus the last second's counts not yet written to it).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
-from millpond.query.search import Reader
-from millpond.query.sql import SQL
+from millpond.store.base import Store
 from millpond.ui.site import Site, User
 from millpond.web.context import Context
 
@@ -34,17 +33,9 @@ class Day:
         return (dt.date(1970, 1, 1) + dt.timedelta(days=self.day)).isoformat()
 
 
-def usage_by_day(store: Reader, account_id: int, first_day: int, timeout: float) -> list[Day]:
+def usage_by_day(store: Store, account_id: int, first_day: int) -> list[Day]:
     """Each day from `first_day` on with anything ingested, newest first."""
-    rows = store.select(
-        SQL(
-            "SELECT day, sum(bytes), sum(events) FROM ingest_usage "
-            "WHERE account_id = ? AND day >= ? GROUP BY day ORDER BY day DESC",
-            (account_id, first_day),
-        ),
-        timeout,
-    )
-    return [Day(int(d), int(b), int(e)) for d, b, e in rows]
+    return [Day(*row) for row in store.usage_by_day(account_id, first_day)]
 
 
 def human_bytes(n: int) -> str:
@@ -63,8 +54,7 @@ async def usage_page(site: Site, request: Request, user: User) -> Response:
     loop = asyncio.get_running_loop()
     days = await loop.run_in_executor(
         ctx.queries,
-        functools.partial(usage_by_day, ctx.store, user.principal.account_id, today - DAYS + 1,
-                          ctx.settings.query_timeout_seconds),
+        functools.partial(usage_by_day, ctx.store, user.principal.account_id, today - DAYS + 1),
     )
     if not days or days[0].day != today:
         days.insert(0, Day(today, 0, 0))
