@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,14 @@ def batch(
     )
 
 
-def store_at(path: Path, clock: FixedClock | None = None) -> DuckDBStore:
-    store = DuckDBStore(path, clock=clock or FixedClock(NOW))
+def store_at(
+    path: Path, clock: FixedClock | None = None, *, flush_idle_seconds: float | None = None
+) -> DuckDBStore:
+    """A store on a fixed clock; the tallies held back from commits are written when ingest
+    pauses only if `flush_idle_seconds` is given, so tests see exactly what commits wrote."""
+    store = DuckDBStore(
+        path, clock=clock or FixedClock(NOW), flush_idle_seconds=flush_idle_seconds
+    )
     store.open()
     return store
 
@@ -420,6 +427,20 @@ def test_usage_by_day_is_newest_first_and_per_account(
     write(store, batch(3, [clock.now], nbytes=99))
     assert store.usage_by_day(1, DAY) == [(DAY + 1, 20, 1), (DAY, 10, 1)]
     assert store.usage_by_day(1, DAY + 1) == [(DAY + 1, 20, 1)]
+
+
+def test_counts_that_wait_are_written_once_ingest_pauses(db: Path, clock: FixedClock) -> None:
+    store = store_at(db, clock, flush_idle_seconds=0.05)
+    try:
+        write(store, batch(1, [NOW], nbytes=10))  # written with its commit
+        write(store, batch(1, [NOW], nbytes=20))  # within the same second: waits ...
+        deadline = time.monotonic() + 10
+        while usage_rows(store) != [(1, DAY, 30, 2)]:  # ... until the writer is idle
+            assert time.monotonic() < deadline, usage_rows(store)
+            time.sleep(0.02)
+        assert store.usage_by_day(1, DAY) == [(DAY, 30, 2)]
+    finally:
+        store.close()
 
 
 def test_a_crash_loses_only_the_usage_counts_that_waited(

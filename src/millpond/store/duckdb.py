@@ -145,6 +145,7 @@ class DuckDBStore:
         index_block_rows: int = BLOCK_ROWS,
         worker_nice: int = 0,
         text_compression: str = TEXT_COMPRESSION,
+        flush_idle_seconds: float | None = 1.0,
     ) -> None:
         if text_compression not in _COMPRESSION_CLAUSE:
             choices = " or ".join(repr(c) for c in _COMPRESSION_CLAUSE)
@@ -176,6 +177,8 @@ class DuckDBStore:
         self._index_block_rows = index_block_rows
         self._worker_nice = worker_nice
         self._indexer: BlockIndexer | None = None
+        # The tallies held back from commits are written once ingest has paused this long.
+        self._flush_idle_seconds = flush_idle_seconds
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -207,7 +210,11 @@ class DuckDBStore:
         # benchmarks/store_writers.py (docs/performance.md).
         self._events_conn = conn.cursor()
         self._load_state(conn)
-        self._writer = GroupCommitWriter(self, max_rows=self._commit_max_rows)
+        self._writer = GroupCommitWriter(
+            self, max_rows=self._commit_max_rows,
+            idle=self._flush_tallies if self._flush_idle_seconds is not None else None,
+            idle_seconds=self._flush_idle_seconds or 1.0,
+        )
         self._writer.start()
         self._indexer = BlockIndexer(
             conn, lambda: self._next_seq, block_rows=self._index_block_rows
@@ -585,8 +592,8 @@ class DuckDBStore:
         return [(day, *days[day]) for day in sorted(days, reverse=True)]
 
     def _flush_tallies(self) -> None:
-        """Write what the parser and usage tallies hold in memory (on the writer thread, at
-        close), in one transaction."""
+        """Write what the parser and usage tallies hold in memory, in one transaction (on the
+        writer thread: when ingest pauses, before the minute's compaction, at close)."""
         now_ns = self._clock.now_ns()
         parsers_tbl = self._parser_usage.due({}, now_ns, force=True)
         usage_tbl = self._usage_tally.due({}, now_ns, force=True)
@@ -734,16 +741,16 @@ def _parser_tally(table: pa.Table, accepted: list[EventBatch]) -> dict[tuple[int
 
 class _Deferred(Generic[V]):
     """Counts kept per (account, key) in memory and written to their table with an ingest
-    commit at most once a second, and by the minute's housekeeping (`expire`) and at close,
-    instead of with every commit.
+    commit at most once a second, and when ingest pauses for a second, by the minute's
+    housekeeping (`expire`) and at close, instead of with every commit.
 
     Any statement in a commit costs DuckDB's per-statement work against ~15 µs for counting:
     one-request commits took 20-26% less CPU without the usage row (docs/performance.md). What
     is counted is written only inside an ingest commit, so the table only ever counts committed
     events (a rolled-back group, a dropped resend or a repeated nonce adds nothing). In between,
     counts wait here and readers add them in (`reading`). A crash loses the counts not yet
-    written — the last second's while events arrive, at most the last minute's once they
-    stop — an under-count, never an over-count; the events themselves are durable as always.
+    written, about the last second's — an under-count, never an over-count; the events
+    themselves are durable as always.
     """
 
     def __init__(

@@ -46,9 +46,16 @@ _STOP = object()
 
 
 class GroupCommitWriter:
-    def __init__(self, sink: GroupSink, *, max_rows: int) -> None:
+    def __init__(
+        self, sink: GroupSink, *, max_rows: int, idle: Callable[[], None] | None = None,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        """`idle`, if given, runs on the writer thread each time nothing was queued for
+        `idle_seconds` (e.g. to write counts held back from the commits)."""
         self._sink = sink
         self._max_rows = max_rows
+        self._idle = idle
+        self._idle_seconds = idle_seconds
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="millpond-writer", daemon=True)
         self._closed = False
@@ -85,7 +92,7 @@ class GroupCommitWriter:
     def _run(self) -> None:
         pending: Any = None
         while True:
-            item = pending if pending is not None else self._queue.get()
+            item = pending if pending is not None else self._next()
             pending = None
             if item is _STOP:
                 return
@@ -112,6 +119,19 @@ class GroupCommitWriter:
                     rows += nxt.batch.rows
             if group:
                 self._write(group)
+
+    def _next(self) -> Any:
+        """The next queued item; while none comes, `idle` every `idle_seconds`."""
+        if self._idle is None:
+            return self._queue.get()
+        while True:
+            try:
+                return self._queue.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                try:
+                    self._idle()
+                except Exception:
+                    log.exception("the writer's idle work failed; it is tried again later")
 
     def _write(self, group: list[_Write]) -> None:
         try:
