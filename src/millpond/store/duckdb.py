@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import logging
 import re
 import threading
@@ -815,44 +816,35 @@ class _Deferred(Generic[V]):
             yield self._pending
 
 
-def _parser_use_rows(rows: dict[tuple[int, Any], _Use]) -> pa.Table:
+def _tally_rows(
+    key: str, key_type: pa.DataType, values: tuple[str, ...], rows: dict[tuple[int, Any], Any]
+) -> pa.Table:
+    """A tally's rows as its table's columns: account_id, the key, then the BIGINT values."""
     keys = list(rows)
-    return pa.table(
-        {
-            "account_id": pa.array([a for a, _ in keys], pa.int32()),
-            "parser": pa.array([n for _, n in keys], pa.string()),
-            "first_ns": pa.array([rows[k][0] for k in keys], pa.int64()),
-            "last_ns": pa.array([rows[k][1] for k in keys], pa.int64()),
-            "events": pa.array([rows[k][2] for k in keys], pa.int64()),
-        }
-    )
+    columns = {
+        "account_id": pa.array([a for a, _ in keys], pa.int32()),
+        key: pa.array([k for _, k in keys], key_type),
+    }
+    for i, name in enumerate(values):
+        columns[name] = pa.array([rows[k][i] for k in keys], pa.int64())
+    return pa.table(columns)
 
 
 def _add_usage(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
     return a[0] + b[0], a[1] + b[1]
 
 
-def _usage_rows(rows: dict[tuple[int, Any], tuple[int, int]]) -> pa.Table:
-    keys = list(rows)
-    return pa.table(
-        {
-            "account_id": pa.array([a for a, _ in keys], pa.int32()),
-            "day": pa.array([d for _, d in keys], pa.int32()),
-            "bytes": pa.array([rows[k][0] for k in keys], pa.int64()),
-            "events": pa.array([rows[k][1] for k in keys], pa.int64()),
-        }
-    )
-
-
 def _parser_uses(known: set[tuple[int, Any]] | None = None) -> _Deferred[_Use]:
     """Events per account and `parser` name, for listFiles; a name seen for the first time is
     written with the commit that brings it."""
-    return _Deferred(_merge_uses, _parser_use_rows, new_keys_now=True, known=known)
+    rows = functools.partial(_tally_rows, "parser", pa.string(), ("first_ns", "last_ns", "events"))
+    return _Deferred(_merge_uses, rows, new_keys_now=True, known=known)
 
 
 def _usage_tally() -> _Deferred[tuple[int, int]]:
     """Bytes and events per account and UTC day (`ingest_usage`, appended and compacted)."""
-    return _Deferred(_add_usage, _usage_rows)
+    return _Deferred(_add_usage, functools.partial(_tally_rows, "day", pa.int32(),
+                                                   ("bytes", "events")))
 
 
 def _file_versions(
