@@ -294,6 +294,20 @@ def test_a_failed_commit_fails_every_batch_in_it_and_stores_nothing(store: DuckD
     assert len(events(store)) == 1
 
 
+def test_a_failed_lone_insert_stores_nothing_and_the_store_goes_on(store: DuckDBStore) -> None:
+    """Once the session is known and the second's usage written, a commit is the events'
+    INSERT alone (autocommit, no BEGIN/COMMIT): its failure too leaves nothing behind."""
+    write(store, batch(1, [NOW], ["first"], nbytes=5))
+    broken = EventBatch(1, batch(1, [NOW + 1]).table.append_column("x", pa.array([1])), (), 7)
+    with pytest.raises(Unavailable, match="nothing was stored, retry"):
+        write(store, broken)
+    assert [e.message for e in events(store)] == ["first"]
+    assert store.bytes_ingested(1, DAY) == 5
+    write(store, batch(1, [NOW + 2], ["after"], nbytes=3))
+    assert [e.message for e in events(store)] == ["first", "after"]
+    assert store.usage_by_day(1, DAY) == [(DAY, 8, 2)]
+
+
 # -- nonces -------------------------------------------------------------------------------------
 
 
