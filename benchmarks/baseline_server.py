@@ -67,6 +67,9 @@ class NullStore:
     def bytes_ingested(self, account_id: int, day: int) -> int:
         return 0
 
+    def usage_by_day(self, account_id: int, first_day: int) -> list[tuple[int, int, int]]:
+        return []
+
     def narrow(self, scope: Scope) -> Scope:
         return scope
 
