@@ -1,5 +1,5 @@
-"""The group-commit writer's idle hook: run when nothing has been queued for a while, never
-between the batches of a busy stretch, and a failing hook does not stop the writer."""
+"""The group-commit writer's idle hook: run when nothing has been queued for a while, and
+again while nothing is; a failing hook does not stop the writer."""
 
 from __future__ import annotations
 
