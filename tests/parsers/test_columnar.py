@@ -66,6 +66,12 @@ JSON = [
     '{"id":12345678901234567890,"s":"caf\\u00e9 \\"q\\" \\\\"}',
     '{"dataset":"mine","timezone":"EST","timestamp":"2026-01-02 03:04:05"}',
     '{"":1}', '{}', "[1,2]", "not json", '{"a":1', '{"a":1,"a":2}', "",
+    # integers past 64 bits (orjson reads them as floats), and floats as large or with as
+    # many digits: the plan must give the same as the directive
+    '{"big":123456789012345678901234567890,"b":1}', '{"neg":-9223372036854775809}',
+    '{"min":-9223372036854775808,"max":9223372036854775807}', '{"f":9223372036854775808.0}',
+    '{"f":1e19,"g":-1e19,"h":1e999}', '{"f":0.1234567890123456789,"g":1234567890123456789.5}',
+    '{"s":"12345678901234567890123","severity":"warn"}',
 ]
 
 

@@ -21,7 +21,6 @@ and `parse` agree line for line.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -74,15 +73,44 @@ class Plan:
         """Per line alone, what `Parser.parse` gives for it: the JSON object of its fields
         (None: no fields), its time in ns and its severity (None: none)."""
         n = len(lines)
-        seen = self._lines_seen  # lines so far: what the fields' caches measure their use by
         objects: list[str | None] = [None] * n
         stamps: list[int | None] = [None] * n
         severities: list[int | None] = [None] * n
-        steps = self._steps
-        attributes = self._attributes
+        special_of: list[tuple[int, Any, Any, str | None]] = []  # (line, time, severity, zone)
+        slow: list[int] = []
+        if len(self._steps) == 1 and self._steps[0].match is _whole_line:
+            self._whole_lines(lines, objects, special_of, slow)
+        else:
+            self._formats(lines, objects, special_of, slow)
         default_zone = self._zone
         parsed_stamps: dict[tuple[str, str | None], int | None] = {}
-        slow: list[int] = []
+        for i, stamp, severity, zone in special_of:
+            try:
+                if severity is not None:
+                    severities[i] = severity_of(severity)
+                if stamp is not None:
+                    text = stamp if isinstance(stamp, str) else str(stamp)
+                    key = (text, zone or default_zone)
+                    if key not in parsed_stamps:
+                        parsed_stamps[key] = parse_timestamp(text, key[1], now_ns=now_ns)
+                    stamps[i] = parsed_stamps[key]
+            except Exception:
+                objects[i] = stamps[i] = severities[i] = None
+                slow.append(i)
+        for i in slow:
+            (event,) = self.parser.parse([lines[i]], now_ns=now_ns)
+            objects[i] = _json(event.fields) if event.fields else None
+            stamps[i] = event.ts_ns
+            severities[i] = event.severity
+        return objects, stamps, severities
+
+    def _formats(self, lines: Sequence[str], objects: list[str | None],
+                 special_of: list[tuple[int, Any, Any, str | None]], slow: list[int]) -> None:
+        """The formats in order over each line (`run`): its JSON object, or its index in
+        `slow`; its time and severity, if any, in `special_of`."""
+        seen = self._lines_seen  # lines so far: what the fields' caches measure their use by
+        steps = self._steps
+        attributes = self._attributes
         for i, line in enumerate(lines):
             seen[0] += 1
             if len(line) > PARSE_LIMIT:
@@ -107,28 +135,40 @@ class Plan:
                         zone = step.zone
                     if step.halt:
                         break
-                if not ok:
-                    slow.append(i)
-                    continue
-                if members:
-                    objects[i] = "{" + ",".join(members) + "}"
-                severity, stamp = special[1], special[0]
-                if severity is not None:
-                    severities[i] = severity_of(severity)
-                if stamp is not None:
-                    text = stamp if isinstance(stamp, str) else str(stamp)
-                    key = (text, zone or default_zone)
-                    if key not in parsed_stamps:
-                        parsed_stamps[key] = parse_timestamp(text, key[1], now_ns=now_ns)
-                    stamps[i] = parsed_stamps[key]
             except Exception:
+                ok = False
+            if not ok:
                 slow.append(i)
-        for i in slow:
-            (event,) = self.parser.parse([lines[i]], now_ns=now_ns)
-            objects[i] = _json(event.fields) if event.fields else None
-            stamps[i] = event.ts_ns
-            severities[i] = event.severity
-        return objects, stamps, severities
+                continue
+            if members:
+                objects[i] = "{" + ",".join(members) + "}"
+            if special[0] is not None or special[1] is not None:
+                special_of.append((i, special[0], special[1], zone))
+
+    def _whole_lines(self, lines: Sequence[str], objects: list[str | None],
+                     special_of: list[tuple[int, Any, Any, str | None]], slow: list[int]) -> None:
+        """`_formats` for a parser that is one `${parse=json}$` format: no regex, and each
+        line is that one format's match."""
+        self._lines_seen[0] += len(lines)
+        (step,) = self._steps
+        emit, extra, zone = step.emit, step.extra, step.zone
+        head = [self._attributes] if self._attributes else []
+        for i, line in enumerate(lines):
+            members = head.copy()
+            special: list[Any] = [None, None, False]
+            try:
+                ok = len(line) <= PARSE_LIMIT and emit((line,), members, special)
+            except Exception:
+                ok = False
+            if not ok:
+                slow.append(i)
+                continue
+            if extra:
+                members.append(extra)
+            if members:
+                objects[i] = "{" + ",".join(members) + "}"
+            if special[0] is not None or special[1] is not None:
+                special_of.append((i, special[0], special[1], zone if special[2] else None))
 
 
 def plan_for(parser: Parser) -> Plan | None:
@@ -203,7 +243,9 @@ _FLAT_JSON: Final = frozenset({"json", "dottedJson"})  # the same for objects of
 # fills again with what comes next (or, if it filled in under two lines a value, the field
 # stops caching). A few MB at most per parser.
 CACHE_VALUES: Final = 4096
-_LONG_DIGITS: Final = re.compile(r"[0-9]{19}")  # past what orjson reads as an int
+# orjson reads an integer beyond 64 bits as a float (losing digits), which is then at least
+# this large; the directive reads such a line with `json` instead, so the plan gives it up.
+_BIG_FLOAT: Final = 2.0**63
 _INT64: Final = range(-(2**63), 2**63)
 
 
@@ -234,28 +276,32 @@ def _flat_json(reserved: frozenset[str]) -> _Emit:
         first = line[:1]
         if first != "{" and not first.isspace():
             return True  # cannot be a JSON object: no fields, as below
-        if _LONG_DIGITS.search(line) is not None:
-            return False
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             return True  # not JSON: as for the directive, the format matches with no fields
         if obj.__class__ is not dict:
             return True  # JSON, but not an object: likewise
-        for key, value in obj.items():
+        for value in obj.values():
             c = value.__class__
-            if c is dict or c is list or (c is int and value not in _INT64) or not key:
-                return False
-            if key in reserved:
+            if c is str:
+                continue
+            if c is dict or c is list or (c is int and value not in _INT64) or (
+                    c is float and not -_BIG_FLOAT < value < _BIG_FLOAT):
+                return False  # nested, or maybe an integer orjson read as a float
+        if "" in obj:
+            return False
+        if not reserved.isdisjoint(obj):
+            for key in reserved.intersection(obj):
                 if key == "timestamp":
-                    special[0] = value
+                    special[0] = obj.pop(key)
                     special[2] = True
                 elif key == "severity":
-                    special[1] = value
-                elif key != "message":
+                    special[1] = obj.pop(key)
+                elif key == "message":
+                    del obj[key]
+                else:
                     return False
-        for key in ("timestamp", "severity", "message"):
-            obj.pop(key, None)
         if obj:
             members.append(orjson.dumps(obj).decode()[1:-1])
         return True
