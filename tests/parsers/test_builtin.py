@@ -72,6 +72,25 @@ ACCESS_CASES: list[Case] = [
          "agent": "curl/8.5.0", "time": 1532},
         "2026-01-02T03:04:05+00:00", None,
     ),
+    # A user agent with a space and a number in it ends the line: the whole agent, and no
+    # request time (not the agent up to its first space and "1.0" as the time).
+    (
+        '54.188.27.188 - - [02/Jan/2026:03:04:05 +0000] "GET /p?page=4 HTTP/1.1" 200 1835 "-" '
+        '"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"',
+        {**ACCESS, "ip": "54.188.27.188", "user": "-", "authUser": "-", "method": "GET",
+         "uriPath": "/p", "uriPage": 4, "protocol": "HTTP/1.1", "status": 200, "bytes": 1835,
+         "referrer": "-", "agent": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"},
+        "2026-01-02T03:04:05+00:00", None,
+    ),
+    # The same agent with a request time after it.
+    (
+        '54.188.27.188 - - [02/Jan/2026:03:04:05 +0000] "GET / HTTP/1.1" 200 1 "-" '
+        '"Slackbot 1.0 (+https://api.slack.com/robots)" 0.25',
+        {**ACCESS, "ip": "54.188.27.188", "user": "-", "authUser": "-", "method": "GET",
+         "uriPath": "/", "protocol": "HTTP/1.1", "status": 200, "bytes": 1, "referrer": "-",
+         "agent": "Slackbot 1.0 (+https://api.slack.com/robots)", "time": 0.25},
+        "2026-01-02T03:04:05+00:00", None,
+    ),
     # Combined with a request line that is not METHOD URI PROTOCOL (a TLS hello on port 80).
     (
         '198.51.100.4 - - [02/Jan/2026:03:04:06 +0000] "\\x16\\x03\\x01\\x00\\xa5\\x01" 400 157 '

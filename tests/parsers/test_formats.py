@@ -238,6 +238,24 @@ def test_predefined_patterns(pattern: str, line: str, value: Any) -> None:
     assert result is not None and result["v"] == value
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('"x 5" 7', {"a": "x 5", "b": 7}),
+        ('"x 5"', None),  # not "x as the value and 5 after it
+        ('"x 5" y', None),
+        ('"x"y 5', {"a": '"x"y', "b": 5}),  # not a whole quoted value: text up to the space
+        ('"x 5', {"a": '"x', "b": 5}),  # no closing quote: likewise
+        ("x 5", {"a": "x", "b": 5}),
+    ],
+)
+def test_quote_or_space_keeps_a_whole_quoted_value(line: str, expected: Any) -> None:
+    # A quoted value followed by a space or the end of the line is the value; a later field
+    # that does not match does not make the format split it at an inner space instead.
+    for pattern in ("quoteOrSpace", "quoteOrSpaceNoEscape"):
+        assert fields(f"$a={pattern}$ $b=number$", line) == expected
+
+
 def test_a_lazy_field_ends_at_the_first_delimiter_for_good() -> None:
     # It may extend past what would end it when the text right after it needs that...
     assert fields("$a$ $b$ x", "p q r x") == {"a": "p", "b": "q r"}

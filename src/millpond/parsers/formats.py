@@ -31,6 +31,12 @@ Decisions where Scalyr's documentation leaves a choice:
   `x:y:5`. Runs of `digits`, `alphanumeric`, `identifier` and `number` do not give characters
   back when what follows cannot continue them, and a space before a field never lets the field
   start with whitespace. So a line that does not match is rejected in linear time.
+* `quoteOrSpace` (and `quoteOrSpaceNoEscape`) before a space: a whole quoted value followed by
+  whitespace or the end of the line is that value, and is not given up for the text before
+  its first inner space when something later in the format fails. Otherwise a format with a
+  field after it could match by splitting the quoted value: accessLog's format with a request
+  time would read the user agent `"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"`
+  as the agent `"Slackbot-LinkExpanding` and a request time of 1.0.
 * Values: quoted values (`quotable`, `quoteOrSpace` and their NoEscape kin, the default before a
   space) lose their quotes and escapes; a default field before `"` has its escapes undone.
   Then text that is a number becomes one (`patterns.to_value`; `number` fields also read `+2`,
@@ -431,6 +437,9 @@ def _field(m: _Matcher, follower: _Token | None, user: Mapping[str, str],
             decode = unquote if kind == "quotable" else unquote_no_escape
         elif kind in ("quoteOrSpace", "quoteOrSpaceNoEscape"):
             regex = PREDEFINED[kind]
+            if _next_char(follower) == " ":  # a whole quoted value, then a space or the end
+                quoted = QUOTED if kind == "quoteOrSpace" else QUOTED_NO_ESCAPE
+                regex = rf"(?>{quoted}(?=\s|\Z)|[^\s]*+)"
             decode = unquote if kind == "quoteOrSpace" else unquote_no_escape
         elif kind == "json":
             regex = _lazy_for(follower)  # a superset of the braces `Format` scans for
