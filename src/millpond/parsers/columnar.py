@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import orjson
 
@@ -38,6 +38,8 @@ _NUMBER_START: Final = frozenset("-0123456789")
 
 # emit(groups, members, special) -> False if the line must go the exact way
 _Emit = Callable[[Sequence[Any], list[str], list[Any]], bool]
+# flat(line, special) -> the line's members as JSON text ("": none), False: the exact way
+_Flat = Callable[[str, list[Any]], "str | Literal[False]"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class _Step:
     extra: str  # the format's attributes and id flag as JSON members ("" if none)
     halt: bool
     zone: str | None  # the {timezone=…} of its timestamp matcher
+    flat: _Flat | None = None  # `${parse=json}$`: what `emit` wraps
 
 
 def _json(value: Any) -> str:
@@ -151,22 +154,23 @@ class Plan:
         line is that one format's match."""
         self._lines_seen[0] += len(lines)
         (step,) = self._steps
-        emit, extra, zone = step.emit, step.extra, step.zone
-        head = [self._attributes] if self._attributes else []
+        flat, extra, zone = step.flat, step.extra, step.zone
+        assert flat is not None
+        attributes = self._attributes
+        prefix = "{" + attributes + "," if attributes else "{"
+        suffix = "," + extra + "}" if extra else "}"
+        alone = "{" + ",".join(p for p in (attributes, extra) if p) + "}" if (
+            attributes or extra) else None
         for i, line in enumerate(lines):
-            members = head.copy()
             special: list[Any] = [None, None, False]
             try:
-                ok = len(line) <= PARSE_LIMIT and emit((line,), members, special)
+                text = flat(line, special) if len(line) <= PARSE_LIMIT else False
             except Exception:
-                ok = False
-            if not ok:
+                text = False
+            if text is False:
                 slow.append(i)
                 continue
-            if extra:
-                members.append(extra)
-            if members:
-                objects[i] = "{" + ",".join(members) + "}"
+            objects[i] = prefix + text + suffix if text else alone
             if special[0] is not None or special[1] is not None:
                 special_of.append((i, special[0], special[1], zone if special[2] else None))
 
@@ -227,8 +231,9 @@ def _open_ended(field: Any) -> bool:
 def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[str, Any, Any]],
                reserved: frozenset[str], lines_seen: list[int]) -> _Step:
     if compiled is None:  # `${parse=json}$`: the whole line, always "matched"
-        return _Step(match=_whole_line, emit=_flat_json(reserved), extra=_members(step.extra),
-                     halt=step.halt, zone=step.zone)
+        flat = _flat_json(reserved)
+        return _Step(match=_whole_line, emit=_flat_emit(flat), extra=_members(step.extra),
+                     halt=step.halt, zone=step.zone, flat=flat)
     return _Step(
         match=compiled.regex.search if compiled.fragment else compiled.regex.match,
         emit=_generate(compiled, fields, reserved, lines_seen),
@@ -265,23 +270,22 @@ def _whole_line(line: str) -> _Groups:
     return _Groups(line)
 
 
-def _flat_json(reserved: frozenset[str]) -> _Emit:
+def _flat_json(reserved: frozenset[str]) -> _Flat:
     """`${parse=json}$` for a line that is a JSON object of scalars (the common JSON log):
     its members as they are; `timestamp` and `severity` to their places, `message` dropped.
     A line that is not a JSON object gives no fields, as the directive does. Nested values,
     long integers or a name the parser uses otherwise: the exact way."""
 
-    def emit(g: Sequence[Any], members: list[str], special: list[Any]) -> bool:
-        line = g[0]
+    def flat(line: str, special: list[Any]) -> str | Literal[False]:
         first = line[:1]
         if first != "{" and not first.isspace():
-            return True  # cannot be a JSON object: no fields, as below
+            return ""  # cannot be a JSON object: no fields, as below
         try:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
-            return True  # not JSON: as for the directive, the format matches with no fields
+            return ""  # not JSON: as for the directive, the format matches with no fields
         if obj.__class__ is not dict:
-            return True  # JSON, but not an object: likewise
+            return ""  # JSON, but not an object: likewise
         for value in obj.values():
             c = value.__class__
             if c is str:
@@ -302,8 +306,20 @@ def _flat_json(reserved: frozenset[str]) -> _Emit:
                     del obj[key]
                 else:
                     return False
-        if obj:
-            members.append(orjson.dumps(obj).decode()[1:-1])
+        return orjson.dumps(obj).decode()[1:-1] if obj else ""
+
+    return flat
+
+
+def _flat_emit(flat: _Flat) -> _Emit:
+    """`flat` as a format's emitter, for a plan with other formats too."""
+
+    def emit(g: Sequence[Any], members: list[str], special: list[Any]) -> bool:
+        text = flat(g[0], special)
+        if text is False:
+            return False
+        if text:
+            members.append(text)
         return True
 
     return emit
