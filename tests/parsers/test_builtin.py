@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
@@ -509,3 +510,33 @@ def test_builtins_never_fail_on_damaged_real_lines(name: str, data: st.DataObjec
     before = found.failures
     found.parse(lines, now_ns=NOW_NS)
     assert found.failures == before
+
+
+@functools.cache
+def _access_without_first_format() -> Parser:
+    """accessLog as it was before its first format (combined, ending the line) was put first:
+    that format is there to save a match, and must not change what any line gives."""
+    raw = builtin_text("accessLog")
+    assert raw is not None
+    text = raw.decode()
+    start = text.index("    // Combined, and nothing after the user agent")
+    end = text.index("    // Combined, plus the request time.")
+    return compile_parser("accessLogBefore", text[:start] + text[end:])
+
+
+ACCESS_PIECES = st.sampled_from([
+    " ", "  ", "\t", '"', '\\"', "-", "0.043", "1532", "1.0", "x", "(+https://a.example/b)",
+    '"-"', '"a b"', '"a 5"', '"Slackbot 1.0 (+x)"', "200", "GET", "/p?q=1", "HTTP/1.1", "é",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_access_log_first_format_changes_no_result(data: st.DataObject) -> None:
+    base = data.draw(st.sampled_from([c[0] for c in ACCESS_CASES]))
+    cut = data.draw(st.integers(len(base) // 2, len(base)))
+    tail = "".join(data.draw(st.lists(ACCESS_PIECES, max_size=6)))
+    line = base[:cut] + tail
+    (got,) = parser("accessLog").parse([line], now_ns=NOW_NS)
+    (expected,) = _access_without_first_format().parse([line], now_ns=NOW_NS)
+    assert (got.fields, got.ts_ns) == (expected.fields, expected.ts_ns), line

@@ -606,3 +606,21 @@ def test_unprocessed_text_values_are_pieces_of_the_line(fmt: str, line: str) -> 
                 assert value in line
             else:
                 assert isinstance(value, int | float)
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('"x y"', {"a": "x y"}),
+        ('"x y"  ', {"a": "x y"}),
+        ("xy", {"a": "xy"}),
+        ('"x"y', None),  # a quoted value, then more: as at the end of the format, the value is
+        ('"x" y', None),  # the quoted one, and the line does not end after it
+        ('"x', {"a": '"x'}),
+    ],
+)
+def test_quote_or_space_before_the_end_of_the_line_takes_its_first_choice(
+        line: str, expected: Any) -> None:
+    assert fields("$a=quoteOrSpace$\\s*\\Z", line) == expected
+    if expected is not None:  # what the same field gives at the end of the format
+        assert fields("$a=quoteOrSpace$", line) == expected

@@ -36,7 +36,9 @@ Decisions where Scalyr's documentation leaves a choice:
   its first inner space when something later in the format fails. Otherwise a format with a
   field after it could match by splitting the quoted value: accessLog's format with a request
   time would read the user agent `"Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"`
-  as the agent `"Slackbot-LinkExpanding` and a request time of 1.0.
+  as the agent `"Slackbot-LinkExpanding` and a request time of 1.0. Before the end of the line
+  (`\\s*\\Z`) it is what it would be at the end of the format: a quoted value if the text
+  starts with one, whatever follows it.
 * Values: quoted values (`quotable`, `quoteOrSpace` and their NoEscape kin, the default before a
   space) lose their quotes and escapes; a default field before `"` has its escapes undone.
   Then text that is a number becomes one (`patterns.to_value`; `number` fields also read `+2`,
@@ -387,6 +389,16 @@ def _ends_run(follower: _Token | None, run: re.Pattern[str]) -> bool:
     return c is not None and (c in ("", " ") or run.fullmatch(c) is None)
 
 
+def _ends_line(follower: _Token | None) -> bool:
+    """Whether what follows a field is the end of the line, after whitespace or not: `\\Z`,
+    `\\s*\\Z`, ` ?\\Z`."""
+    if not isinstance(follower, _Literal) or follower.alternation:
+        return False
+    items = follower.items
+    return items == ["\\Z"] or (len(items) == 3 and items[0] in ("\\s", None)
+                                 and items[1] in ("*", "?") and items[2] == "\\Z")
+
+
 def _identity(text: str) -> str:
     return text
 
@@ -440,6 +452,8 @@ def _field(m: _Matcher, follower: _Token | None, user: Mapping[str, str],
             if _next_char(follower) == " ":  # a whole quoted value, then a space or the end
                 quoted = QUOTED if kind == "quoteOrSpace" else QUOTED_NO_ESCAPE
                 regex = rf"(?>{quoted}(?=\s|\Z)|[^\s]*+)"
+            elif _ends_line(follower):  # its first choice, as at the end of the format
+                regex = f"(?>{regex})"
             decode = unquote if kind == "quoteOrSpace" else unquote_no_escape
         elif kind == "json":
             regex = _lazy_for(follower)  # a superset of the braces `Format` scans for
