@@ -13,6 +13,7 @@ no format (or are not JSON), which costs differently from lines that do.
     .venv/bin/python benchmarks/parsers_builtin.py
     .venv/bin/python benchmarks/parsers_builtin.py --lines 50000 --repeat 7 --parser accessLog
     .venv/bin/python benchmarks/parsers_builtin.py --mixed
+    .venv/bin/python benchmarks/parsers_builtin.py --nested --parser json
     .venv/bin/python benchmarks/parsers_builtin.py --engines --parser accessLog
 
 With `--engines`, the regular expressions alone: each planned format's regex over the lines in
@@ -26,6 +27,7 @@ matches for these lines, which the script checks group by group).
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import sys
@@ -57,6 +59,15 @@ def lines_of(kind: str, count: int, seed: int = 1) -> list[str]:
         if len(out) >= count:
             return out[:count]
     raise SystemExit(f"the generator made only {len(out)} {kind} lines; ask for fewer")
+
+
+def nest(line: str) -> str:
+    """A generated JSON line with every field but the first under `ctx`, and that field's
+    value in a one-item array: `{"level":…,"ctx":{"msg":…,"path":…},"tags":[…]}`."""
+    obj = json.loads(line)
+    first, *rest = obj
+    return json.dumps({first: obj[first], "ctx": {k: obj[k] for k in rest},
+                       "tags": [obj[first]]}, ensure_ascii=False, separators=(",", ":"))
 
 
 def bench(name: str, lines: list[str], batch: int, repeat: int) -> tuple[float, int]:
@@ -221,6 +232,8 @@ def main() -> None:
     )
     arguments.add_argument("--store", action="store_true",
                            help="also time storing the lines raw and parsed")
+    arguments.add_argument("--nested", action="store_true",
+                           help="JSON lines with their fields nested one level (json parsers)")
     arguments.add_argument("--mixed", action="store_true",
                            help="every parser on a shuffled mix of all four kinds of line")
     arguments.add_argument("--engines", action="store_true",
@@ -238,6 +251,8 @@ def main() -> None:
         if name not in wanted:
             continue
         lines = mixed or lines_of(kind, options.lines)
+        if options.nested and kind == "json":
+            lines = [nest(line) for line in lines]
         if options.engines:
             if name == "accessLog":  # formats that all halt, none needing what RE2 lacks
                 python_us, re2_us = engines(name, lines, options.repeat)

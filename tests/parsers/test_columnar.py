@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -170,6 +171,10 @@ class _CountingParser:
         ("json", ["not json", "  plain text", "[1,2]", "42", '"a string"', "",
                   '{"a":1', "<13>Feb  3 03:47:01 host app[1]: hi"]),
         ("dottedJson", ["not json", "[1,2]", '{"a":1']),
+        # Nested objects and arrays, flattened as the directive does.
+        ("json", ['{"level":"info","http":{"method":"GET","status":200},"tags":["a",1]}',
+                  '{"a":{"b":{"c":1.5,"d":null}},"e":{},"f":[{"g":2}]}']),
+        ("dottedJson", ['{"level":"info","http":{"method":"GET","status":200},"tags":["a"]}']),
         # Values that need JSON escapes (quotes, backslashes, tabs) are written by orjson.
         ("accessLog", [ACCESS[4], ACCESS[7],
                        '41.52.220.84 - - [2024-05-28T12:57:18.018Z] "GET /x HTTP/1.1" 200 '
@@ -253,3 +258,29 @@ def test_a_field_whose_values_repeat_keeps_caching_past_a_full_cache() -> None:
     plan.run(lines, now_ns=NOW)
     assert all(on for _, on in _field_caches(plan))
     agree(parser, lines[-10:], plan)
+
+
+NAMES = st.sampled_from(["a", "b", "aB", "a.b", "", "timestamp", "severity", "message", "dataset",
+                         "stamp", "time", "x y", "é"])
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.text(max_size=6),
+    st.integers(-(2**70), 2**70), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([2**63, -(2**63), 2**64, 10**25, 2.0**63, 1e19, "2026-01-02T03:04:05Z",
+                     "error", 5]),
+)
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(NAMES, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.sampled_from(["json", "dottedJson"]),
+       st.lists(st.dictionaries(NAMES, JSON_VALUES, max_size=5), min_size=1, max_size=4))
+def test_json_plans_agree_with_parse_on_generated_objects(
+        name: str, objects: list[dict[str, Any]]) -> None:
+    parser = builtin_parser(name)
+    assert parser is not None
+    # Python's json writes integers of any size (orjson refuses those past 64 bits).
+    agree(parser, [json.dumps(obj, ensure_ascii=False) for obj in objects])

@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 
 import orjson
 
-from millpond.parsers import formats
+from millpond.parsers import directives, formats
 from millpond.parsers.parser import PARSE_LIMIT, Parser
 from millpond.parsers.patterns import number_value, to_value, unescape, unquote
 from millpond.parsers.severity import severity_of
@@ -231,7 +231,8 @@ def _open_ended(field: Any) -> bool:
 def _plan_step(step: Any, compiled: formats.Format | None, fields: list[tuple[str, Any, Any]],
                reserved: frozenset[str], lines_seen: list[int]) -> _Step:
     if compiled is None:  # `${parse=json}$`: the whole line, always "matched"
-        flat = _flat_json(reserved)
+        flat = _flat_json(reserved, directives.dotted if step.directive == "dottedJson"
+                          else directives.camel)
         return _Step(match=_whole_line, emit=_flat_emit(flat), extra=_members(step.extra),
                      halt=step.halt, zone=step.zone, flat=flat)
     return _Step(
@@ -270,11 +271,12 @@ def _whole_line(line: str) -> _Groups:
     return _Groups(line)
 
 
-def _flat_json(reserved: frozenset[str]) -> _Flat:
-    """`${parse=json}$` for a line that is a JSON object of scalars (the common JSON log):
-    its members as they are; `timestamp` and `severity` to their places, `message` dropped.
-    A line that is not a JSON object gives no fields, as the directive does. Nested values,
-    long integers or a name the parser uses otherwise: the exact way."""
+def _flat_json(reserved: frozenset[str], join: Callable[[str, str], str]) -> _Flat:
+    """`${parse=json}$` for a line that is a JSON object (the common JSON log): its members,
+    nested objects flattened as the directive does (`join`: camel case for `json`, dots for
+    `dottedJson`; arrays as JSON text); `timestamp` and `severity` to their places, `message`
+    dropped. A line that is not a JSON object gives no fields, as the directive does. An
+    integer beyond 64 bits or a name the parser uses otherwise: the exact way."""
 
     def flat(line: str, special: list[Any]) -> str | Literal[False]:
         first = line[:1]
@@ -286,15 +288,22 @@ def _flat_json(reserved: frozenset[str]) -> _Flat:
             return ""  # not JSON: as for the directive, the format matches with no fields
         if obj.__class__ is not dict:
             return ""  # JSON, but not an object: likewise
+        nested = False
         for value in obj.values():
             c = value.__class__
             if c is str:
                 continue
-            if c is dict or c is list or (c is int and value not in _INT64) or (
+            if c is dict or c is list:
+                nested = True
+            elif (c is int and value not in _INT64) or (
                     c is float and not -_BIG_FLOAT < value < _BIG_FLOAT):
-                return False  # nested, or maybe an integer orjson read as a float
-        if "" in obj:
-            return False
+                return False  # maybe an integer orjson read as a float
+        if nested:
+            leaves: dict[str, Any] = {}
+            if not _flatten(obj, join, "", leaves):
+                return False
+            obj = leaves
+        obj.pop("", None)  # the directive names no field ""
         if not reserved.isdisjoint(obj):
             for key in reserved.intersection(obj):
                 if key == "timestamp":
@@ -309,6 +318,40 @@ def _flat_json(reserved: frozenset[str]) -> _Flat:
         return orjson.dumps(obj).decode()[1:-1] if obj else ""
 
     return flat
+
+
+def _flatten(obj: dict[str, Any], join: Callable[[str, str], str], prefix: str,
+             leaves: dict[str, Any]) -> bool:
+    """`directives.flatten` into `leaves` (a later name wins, as there), or False if the object
+    holds an integer beyond 64 bits as orjson reads it: a float of 2⁶³ or more (the directive
+    keeps such an integer's digits, which orjson lost)."""
+    for key, value in obj.items():
+        if prefix:
+            key = join(prefix, key)
+        c = value.__class__
+        if c is dict:
+            if not _flatten(value, join, key, leaves):
+                return False
+        elif c is list:
+            if _big_number_within(value):
+                return False
+            leaves[key] = directives.json_text(value)
+        elif c is float and not -_BIG_FLOAT < value < _BIG_FLOAT:
+            return False
+        elif c is int and value not in _INT64:
+            leaves[key] = str(value)
+        else:
+            leaves[key] = value
+    return True
+
+
+def _big_number_within(value: Any) -> bool:
+    c = value.__class__
+    if c is dict:
+        return any(_big_number_within(v) for v in value.values())
+    if c is list:
+        return any(_big_number_within(v) for v in value)
+    return c is float and not -_BIG_FLOAT < value < _BIG_FLOAT
 
 
 def _flat_emit(flat: _Flat) -> _Emit:

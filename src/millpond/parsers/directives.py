@@ -189,7 +189,8 @@ def _load_object(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _dumps(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """Compact JSON text of a value (an array the json directives keep as text)."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # orjson refuses integers beyond 64 bits
@@ -211,7 +212,7 @@ def flatten(obj: dict[str, Any], join: Callable[[str, str], str]) -> Pairs:
                 stack.append((key, iter(value.items())))
                 break
             if isinstance(value, list):
-                pairs.append((key, _dumps(value)))
+                pairs.append((key, json_text(value)))
             elif (isinstance(value, int) and not isinstance(value, bool)
                   and not _INT64_MIN <= value <= _INT64_MAX):
                 pairs.append((key, str(value)))
