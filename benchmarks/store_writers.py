@@ -13,6 +13,7 @@ so that `seq` becomes visible in order. For comparison, the same requests also g
 rows/s (wall) and process CPU per row, medians of `--passes`; every pass checks the row count.
 
     .venv/bin/python benchmarks/store_writers.py [--writers 1 2] [--groups 40] [--passes 3]
+        [--group 32] [--busy]
 """
 
 from __future__ import annotations
@@ -47,10 +48,31 @@ def tables(count: int) -> list[pa.Table]:
     return out
 
 
-def run_store(requests: list[list[pa.Table]]) -> tuple[float, float]:
+def _spin(stop: threading.Event) -> None:
+    """Python work without a pause, as the event loop's thread does under load: every time the
+    writer lets the GIL go (each DuckDB and pyarrow call does), it must win it back from this."""
+    while not stop.is_set():
+        sum(i * i for i in range(200))
+
+
+def run_store(requests: list[list[pa.Table]], busy: bool = False) -> tuple[float, float]:
     """Rows/s and CPU µs a row through `DuckDBStore.submit`: the writer `millpond serve` runs
     (`write_group`: de-duplication, sessions, usage, the parser tally, one script a commit),
-    each group's requests submitted together and waited for."""
+    each group's requests submitted together and waited for; with `busy`, a thread running
+    Python meanwhile (its CPU is counted too)."""
+    stop = threading.Event()
+    spinner = threading.Thread(target=_spin, args=(stop,), daemon=True)
+    if busy:
+        spinner.start()
+    try:
+        return _run_store(requests)
+    finally:
+        stop.set()
+        if busy:
+            spinner.join()
+
+
+def _run_store(requests: list[list[pa.Table]]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="millpond-writers-") as tmp:
         store = DuckDBStore(Path(tmp) / "x.duckdb", index_text=False)
         store.open()
@@ -113,6 +135,8 @@ def main() -> int:
     parser.add_argument("--groups", type=int, default=40, help="transactions per pass")
     parser.add_argument("--group", type=int, default=32, help="requests a transaction")
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--busy", action="store_true",
+                        help="serve's writer also with a thread running Python meanwhile")
     args = parser.parse_args()
     decoded = tables(64)
     requests = [[decoded[(g * args.group + j) % len(decoded)] for j in range(args.group)]
@@ -124,6 +148,9 @@ def main() -> int:
     results: dict[str, list[tuple[float, float]]] = {}
     for _ in range(args.passes):
         results.setdefault("DuckDBStore.submit (serve's writer)", []).append(run_store(requests))
+        if args.busy:
+            results.setdefault("  the same, Python running beside it", []).append(
+                run_store(requests, busy=True))
         for w in args.writers:
             label = f"bare INSERT, {w} writer{'s' if w > 1 else ''}"
             results.setdefault(label, []).append(run(w, groups))
