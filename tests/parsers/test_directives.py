@@ -55,6 +55,14 @@ def parsed(directive: str, text: str, name: str = "d", options: str = "",
          {"dL": '[1,{"a":"x"}]', "dT": True, "dN": None}),
         ("json", '{"s": "123", "big": 123456789012345678901234567890}',
          {"dS": "123", "dBig": "123456789012345678901234567890"}),
+        # integers past 64 bits keep their digits wherever they are; long digit runs in strings
+        # and long decimals are read as they are
+        ("json", '{"a": {"b": -9223372036854775809}, "l": [18446744073709551616, 1.5]}',
+         {"dAB": "-9223372036854775809", "dL": "[18446744073709551616,1.5]"}),
+        ("json", '{"s": "12345678901234567890123", "f": 0.1234567890123456789, "u": '
+         '18446744073709551615}',
+         {"dS": "12345678901234567890123", "dF": 0.1234567890123456789,
+          "dU": "18446744073709551615"}),
         ("json", "[1, 2]", {"d": "[1, 2]"}),
         ("json", "{broken", {"d": "{broken"}),
         ("json", '{"n": NaN}', {"d": '{"n": NaN}'}),
