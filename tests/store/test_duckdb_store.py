@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -306,6 +307,23 @@ def test_a_failed_lone_insert_stores_nothing_and_the_store_goes_on(store: DuckDB
     write(store, batch(1, [NOW + 2], ["after"], nbytes=3))
     assert [e.message for e in events(store)] == ["first", "after"]
     assert store.usage_by_day(1, DAY) == [(DAY, 8, 2)]
+
+
+def test_a_commits_tables_are_read_by_name_on_the_writers_cursor_and_let_go(
+        store: DuckDBStore) -> None:
+    """The tables a commit's statements read are registered once on the writer's own cursor
+    (not looked up in the calling frame by DuckDB's replacement scan): other connections do not
+    see them, and each commit lets its tables go once its statements ran."""
+    write(store, batch(1, [NOW], ["a"], nonce="n"))
+    with pytest.raises(duckdb.CatalogException):
+        store.conn.execute("SELECT * FROM new_events")
+    assert store._scans is not None
+    held = store._scans._held
+    assert {"new_events", "nonces_tbl", "sessions_tbl"} <= set(held)
+    assert all(h.table.num_rows == 0 for h in held.values())
+    write(store, batch(1, [NOW + 1], ["b"], nonce="m"))
+    assert [e.message for e in events(store)] == ["a", "b"]
+    assert all(h.table.num_rows == 0 for h in held.values())
 
 
 # -- nonces -------------------------------------------------------------------------------------

@@ -164,6 +164,7 @@ class DuckDBStore:
         self._commit_max_rows = commit_max_rows
         self._conn: duckdb.DuckDBPyConnection | None = None
         self._events_conn: duckdb.DuckDBPyConnection | None = None  # the writer's, for events
+        self._scans: _Scans | None = None  # the tables its statements read, by name
         self._writer: GroupCommitWriter | None = None
         # State owned by the writer thread; mirrors what is committed.
         self._next_seq = 0
@@ -210,6 +211,7 @@ class DuckDBStore:
         # opened the database the same commits took about 1.5x as long in
         # benchmarks/store_writers.py (docs/performance.md).
         self._events_conn = conn.cursor()
+        self._scans = _Scans(self._events_conn)
         self._load_state(conn)
         self._writer = GroupCommitWriter(
             self, max_rows=self._commit_max_rows,
@@ -238,6 +240,7 @@ class DuckDBStore:
         if self._events_conn is not None:
             self._events_conn.close()
             self._events_conn = None
+            self._scans = None
         if self._conn is not None:
             self._conn.execute("CHECKPOINT")
             self._conn.close()
@@ -331,8 +334,8 @@ class DuckDBStore:
         if not accepted:
             return results
 
-        conn = self._events_conn
-        if conn is None:
+        conn, scans = self._events_conn, self._scans
+        if conn is None or scans is None:
             raise RuntimeError("the store is not open")
         table = pa.concat_tables([b.table for b in accepted])
         if len(accepted) > 1:
@@ -341,7 +344,7 @@ class DuckDBStore:
             table = table.combine_chunks()
         rows = table.num_rows
         seq = pa.array(np.arange(self._next_seq, self._next_seq + rows, dtype=np.int64))
-        new_events = table.add_column(2, "seq", seq)  # noqa: F841 - read by DuckDB below
+        scans.put("new_events", table.add_column(2, "seq", seq))
 
         new_sessions = {
             (s.account_id, s.session_id): s
@@ -356,37 +359,40 @@ class DuckDBStore:
             usage[(b.account_id, day)] = _add_usage(counted, (b.bytes_charged, b.rows))
 
         # The whole transaction is one execute(): each call into DuckDB releases the GIL and
-        # must win it back from the event loop, which under load costs more than the SQL.
+        # must win it back from the event loop, which under load costs more than the SQL
+        # (benchmarks/store_writers.py --busy).
         sql: list[str] = []
         if rows:
             sql.append("INSERT INTO events SELECT * FROM new_events")
         if new_sessions:
-            sessions_tbl = _sessions_table(new_sessions.values(), now_ns)  # noqa: F841
+            scans.put("sessions_tbl", _sessions_table(new_sessions.values(), now_ns))
             sql.append("INSERT INTO sessions SELECT * FROM sessions_tbl ON CONFLICT DO NOTHING")
         if new_nonces:
-            nonces_tbl = pa.table(  # noqa: F841
+            scans.put("nonces_tbl", pa.table(
                 {
                     "account_id": pa.array([a for a, _ in new_nonces.values()], pa.int32()),
                     "nonce": pa.array([n for _, n in new_nonces.values()], pa.string()),
                     "seen_ns": pa.array([now_ns] * len(new_nonces), pa.int64()),
                 }
-            )
+            ))
             sql.append("INSERT INTO nonces SELECT * FROM nonces_tbl")
         usage_tbl = self._usage_tally.due(usage, now_ns)
         if usage_tbl is not None:
+            scans.put("usage_tbl", usage_tbl)
             sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
         tally = {key: (now_ns, now_ns, n) for key, n in _parser_tally(table, accepted).items()}
         parsers_tbl = self._parser_usage.due(tally, now_ns)
         if parsers_tbl is not None:
+            scans.put("parsers_tbl", parsers_tbl)
             sql.append(_UPSERT_PARSER_USAGE)
         if marks.changed:
-            marks_tbl = pa.table(  # noqa: F841 - read by DuckDB below
+            scans.put("marks_tbl", pa.table(
                 {
                     "account_id": pa.array([a for a, _ in marks.changed], pa.int32()),
                     "si": pa.array([si for _, si in marks.changed], pa.string()),
                     "sn": pa.array(list(marks.changed.values()), pa.int64()),
                 }
-            )
+            ))
             sql.append(
                 "INSERT INTO seq_marks SELECT * FROM marks_tbl ON CONFLICT DO UPDATE "
                 "SET sn = greatest(seq_marks.sn, excluded.sn)"
@@ -397,11 +403,13 @@ class DuckDBStore:
                 self._usage_tally.writing(usage_tbl is not None):
             if sql:  # else there is nothing to write (every row a resend, no count due)
                 try:
-                    conn.execute(_transaction(sql))  # here, where DuckDB finds the tables
+                    conn.execute(_transaction(sql))
                 except BaseException:
                     if len(sql) > 1:
                         conn.execute("ROLLBACK")
                     raise
+                finally:
+                    scans.clear()
             self._parser_usage.committed(tally, now_ns, written=parsers_tbl is not None)
             self._usage_tally.committed(usage, now_ns, written=usage_tbl is not None)
 
@@ -651,6 +659,45 @@ class DuckDBStore:
             return deleted
 
         return self.writer.call(run)
+
+
+class _Held:
+    """An Arrow table DuckDB reads by name (`conn.register`), swapped between statements.
+    DuckDB reads its schema when it binds a statement, and its rows when it runs it."""
+
+    __slots__ = ("empty", "table")
+
+    def __init__(self, table: pa.Table) -> None:
+        self.empty = table.schema.empty_table()
+        self.table = table
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        return self.table.__arrow_c_stream__(requested_schema)
+
+
+class _Scans:
+    """The tables the writer's statements read (`new_events`, `nonces_tbl`, …), registered
+    once on its cursor and set before each commit. Found instead by DuckDB's replacement scan
+    (a local variable of the calling frame), every name of every statement cost a search of the
+    Python frames: ~0.9 ms a commit, and more rounds for the GIL, each of which waits for the
+    event loop to let it go (benchmarks/store_writers.py, docs/performance.md)."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self._conn = conn
+        self._held: dict[str, _Held] = {}
+
+    def put(self, name: str, table: pa.Table) -> None:
+        held = self._held.get(name)
+        if held is None:
+            self._held[name] = held = _Held(table)
+            self._conn.register(name, held)
+        else:
+            held.table = table
+
+    def clear(self) -> None:
+        """Let go of the tables (their memory) once their statements ran."""
+        for held in self._held.values():
+            held.table = held.empty
 
 
 def _transaction(statements: list[str]) -> str:
