@@ -152,7 +152,6 @@ class Plan:
                      special_of: list[tuple[int, Any, Any, str | None]], slow: list[int]) -> None:
         """`_formats` for a parser that is one `${parse=json}$` format: no regex, and each
         line is that one format's match."""
-        self._lines_seen[0] += len(lines)
         (step,) = self._steps
         flat, extra, zone = step.flat, step.extra, step.zone
         assert flat is not None
@@ -324,7 +323,13 @@ def _flatten(obj: dict[str, Any], join: Callable[[str, str], str], prefix: str,
              leaves: dict[str, Any]) -> bool:
     """`directives.flatten` into `leaves` (a later name wins, as there), or False if the object
     holds an integer beyond 64 bits as orjson reads it: a float of 2⁶³ or more (the directive
-    keeps such an integer's digits, which orjson lost)."""
+    keeps such an integer's digits, which orjson lost).
+
+    A walk of its own rather than `directives.flatten` with that check added: building the dict
+    directly, by recursion, kept the nested-JSON parsing step at 4.6-4.7 µs a line against
+    5.9-6.3 through `flatten`'s pairs (`parsers_builtin.py --nested --parser json`). Nesting
+    deeper than Python's stack raises RecursionError, and the line goes the exact way, whose
+    `flatten` does not recurse."""
     for key, value in obj.items():
         if prefix:
             key = join(prefix, key)

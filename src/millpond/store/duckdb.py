@@ -334,8 +334,8 @@ class DuckDBStore:
         if not accepted:
             return results
 
-        conn, scans = self._events_conn, self._scans
-        if conn is None or scans is None:
+        scans = self._scans
+        if scans is None:
             raise RuntimeError("the store is not open")
         table = pa.concat_tables([b.table for b in accepted])
         if len(accepted) > 1:
@@ -402,14 +402,7 @@ class DuckDBStore:
         with self._parser_usage.writing(parsers_tbl is not None), \
                 self._usage_tally.writing(usage_tbl is not None):
             if sql:  # else there is nothing to write (every row a resend, no count due)
-                try:
-                    conn.execute(_transaction(sql))
-                except BaseException:
-                    if len(sql) > 1:
-                        conn.execute("ROLLBACK")
-                    raise
-                finally:
-                    scans.clear()
+                self._commit(sql)
             self._parser_usage.committed(tally, now_ns, written=parsers_tbl is not None)
             self._usage_tally.committed(usage, now_ns, written=usage_tbl is not None)
 
@@ -424,6 +417,21 @@ class DuckDBStore:
             for (account_id, _), (nbytes, _) in usage.items():
                 self._usage[(account_id, day)] = self._usage.get((account_id, day), 0) + nbytes
         return results
+
+    def _commit(self, sql: list[str]) -> None:
+        """On the writer thread: the statements as one transaction on the writer's cursor,
+        reading the tables put in `_scans`, which are let go after."""
+        conn, scans = self._events_conn, self._scans
+        if conn is None or scans is None:
+            raise RuntimeError("the store is not open")
+        try:
+            conn.execute(_transaction(sql))
+        except BaseException:
+            if len(sql) > 1:
+                conn.execute("ROLLBACK")
+            raise
+        finally:
+            scans.clear()
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -604,24 +612,24 @@ class DuckDBStore:
     def _flush_tallies(self) -> None:
         """Write what the parser and usage tallies hold in memory, in one transaction (on the
         writer thread: when ingest pauses, before the minute's compaction, at close)."""
+        scans = self._scans
+        if scans is None:
+            raise RuntimeError("the store is not open")
         now_ns = self._clock.now_ns()
         parsers_tbl = self._parser_usage.due({}, now_ns, force=True)
         usage_tbl = self._usage_tally.due({}, now_ns, force=True)
         sql = []
         if parsers_tbl is not None:
+            scans.put("parsers_tbl", parsers_tbl)
             sql.append(_UPSERT_PARSER_USAGE)
         if usage_tbl is not None:
+            scans.put("usage_tbl", usage_tbl)
             sql.append("INSERT INTO ingest_usage SELECT * FROM usage_tbl")
         if not sql:
             return
         with self._parser_usage.writing(parsers_tbl is not None), \
                 self._usage_tally.writing(usage_tbl is not None):
-            try:
-                self.conn.execute(_transaction(sql))
-            except BaseException:
-                if len(sql) > 1:
-                    self.conn.execute("ROLLBACK")
-                raise
+            self._commit(sql)
             self._parser_usage.committed({}, now_ns, written=parsers_tbl is not None)
             self._usage_tally.committed({}, now_ns, written=usage_tbl is not None)
 
