@@ -143,3 +143,104 @@ def test_the_index_resumes_after_a_restart_and_follows_retention(tmp_path: Path)
     rows = store.select(SQL("SELECT lo_seq FROM message_blooms ORDER BY lo_seq"), 30)
     assert rows == [(10,), (20,)]
     store.close()
+
+
+def _reference_bloom(messages: list[str]) -> bytes:
+    """bloom_of as first written: np.take through a lower-casing table, byte by byte."""
+    lower = np.arange(256, dtype=np.uint8)
+    lower[ord("A") : ord("Z") + 1] += 32
+    data = np.frombuffer("".join(messages).encode(), dtype=np.uint8)
+    bits = np.zeros(8 * BLOOM_BYTES, dtype=np.bool_)
+    if len(data):
+        lowered = np.zeros(len(data) + 3, dtype=np.uint8)
+        np.take(lower, data, out=lowered[: len(data)])
+        words = np.ndarray(shape=(len(data),), dtype="<u4", buffer=lowered, strides=(1,))
+        hashed = (words & np.uint32(0xFFFFFF)) * np.uint32(2654435761)
+        bits[hashed >> np.uint32(32 - 17)] = True
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(st.text(max_size=60), min_size=1, max_size=12),
+       offset=st.integers(0, 3))
+def test_bloom_of_folds_case_as_its_first_version_did(messages: list[str], offset: int) -> None:
+    array = pa.array(["padding"] * offset + messages).slice(offset)  # an offset into buffers
+    assert bloom_of(array) == _reference_bloom(messages)
+
+
+def _blooms(store: DuckDBStore) -> list[tuple[int, int, int, int, bytes]]:
+    return store.select(SQL("SELECT * FROM message_blooms ORDER BY lo_seq"), 30)
+
+
+def test_blocks_indexed_eight_at_a_time_are_the_blocks_indexed_one_by_one(
+    tmp_path: Path,
+) -> None:
+    """25 blocks of 10 (rounds of 8, 8, 8, 1), the events of two blocks deleted and one block
+    half deleted: each block's row is what bloom_of and min/max give for what is left of it."""
+    store = DuckDBStore(tmp_path / "db.duckdb", clock=FixedClock(NOW), index_text=False,
+                        index_block_rows=10)
+    store.open()
+    written = 0
+    for n in (7, 60, 13, 100, 75):  # requests that straddle blocks; times not in seq order
+        ts = [NOW + 10 * (written + i) + (i * 7919) % 13 for i in range(n)]
+        write(store, batch(1, ts, [f"Line {i} of {n}: ÄÖ {'X' * (i % 9)}" for i in range(n)]))
+        written += n
+    total = written  # 255: 25 whole blocks and 5 events
+    store.conn.execute("DELETE FROM events WHERE seq BETWEEN 30 AND 49 OR seq BETWEEN 200 AND 204")
+    assert store.indexer.index_pending() == 25
+    assert store.indexer.indexed_upto == 250 and total == 255
+    expected = []
+    for lo in range(0, 250, 10):
+        rows = store.select(SQL("SELECT ts, message FROM events WHERE seq BETWEEN ")
+                            + SQL("? AND ? ORDER BY seq", (lo, lo + 9)), 30)
+        if rows:
+            expected.append((lo, lo + 9, min(r[0] for r in rows), max(r[0] for r in rows),
+                             bloom_of(pa.array([r[1] for r in rows]))))
+    assert [r[:4] for r in _blooms(store)] == [e[:4] for e in expected]
+    assert [bytes(r[4]) for r in _blooms(store)] == [e[4] for e in expected]
+    assert {r[0] for r in _blooms(store)}.isdisjoint({30, 40})
+    store.close()
+
+
+class _Shuffled:
+    """A cursor whose query answers come in the order given, in batches of 7 rows."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self._table = table
+
+    def sql(self, query: str, params: list[int]) -> _Shuffled:
+        lo, hi = params
+        seq = self._table.column("seq").to_numpy()
+        self._rows = self._table.filter(pa.array((seq >= lo) & (seq <= hi)))
+        return self
+
+    def to_arrow_reader(self, batch_size: int) -> pa.RecordBatchReader:
+        return pa.RecordBatchReader.from_batches(
+            self._rows.schema, self._rows.to_batches(max_chunksize=7))
+
+
+def test_events_out_of_seq_order_are_indexed_a_block_at_a_time(tmp_path: Path) -> None:
+    store = DuckDBStore(tmp_path / "db.duckdb", clock=FixedClock(NOW), index_text=False,
+                        index_block_rows=10)
+    store.open()
+    indexer = store.indexer
+    rng = np.random.default_rng(5)
+    seq = np.arange(40)
+    messages = [f"event {i} {'ABC'[i % 3]}" for i in range(40)]
+    table = pa.table({"seq": seq, "ts": NOW + seq * 3, "message": messages})
+    in_order = indexer._stream(_Shuffled(table), 0, 4)  # type: ignore[arg-type]
+    shuffled = table.take(pa.array(rng.permutation(40)))
+    assert indexer._stream(_Shuffled(shuffled), 0, 4) is None  # type: ignore[arg-type]
+    one_by_one = pa.concat_tables(
+        [indexer._block(_Shuffled(shuffled), lo) for lo in range(0, 40, 10)])  # type: ignore[arg-type]
+    assert in_order is not None
+    assert in_order.drop_columns("bloom").equals(one_by_one.drop_columns("bloom"))
+    assert in_order.column("min_ts").to_pylist() == [NOW + 30 * k for k in range(4)]
+    assert in_order.column("bloom").to_pylist()[1] == bloom_of(pa.array(messages[10:20]))
+    # Out of order, trigrams across two messages differ ("maybe"s); each message's are there.
+    for k, bloom in enumerate(one_by_one.column("bloom").to_pylist()):
+        matrix = np.frombuffer(bloom, dtype=np.uint8).reshape(1, BLOOM_BYTES)
+        for message in messages[10 * k : 10 * k + 10]:
+            bits = term_bits(message)
+            assert bits is not None and matching_blocks(matrix, bits)[0]
+    store.close()

@@ -34,6 +34,41 @@ CREATE TABLE IF NOT EXISTS message_blooms (
 """
 
 
+# Full blocks indexed at once when the indexer has fallen behind: one query, streamed a block
+# at a time (so no more text is held than before), and one commit for all of them. A query and
+# a commit a block cost about as much as the blooms: the indexer's share of the store's CPU went
+# from ~1.9 to ~1 µs an event (`benchmarks/addevents_pieces.py`, docs/performance.md).
+BLOCKS_A_ROUND = 8
+
+
+class _BloomRows:
+    """message_blooms rows, built a block at a time."""
+
+    def __init__(self, lo: int, block_rows: int) -> None:
+        self._lo, self._block_rows = lo, block_rows
+        self._columns: list[list[object]] = [[], [], [], [], []]
+        self.complete_below = 0  # blocks added so far: every one before this
+
+    def add(self, block: int, batches: list[pa.RecordBatch]) -> None:
+        rows = pa.Table.from_batches(batches)
+        ts = rows.column(1)
+        block_lo = self._lo + block * self._block_rows
+        for column, value in zip(self._columns, (
+                block_lo, block_lo + self._block_rows - 1, pc.min(ts).as_py(),
+                pc.max(ts).as_py(), textindex.bloom_of(pc.fill_null(rows.column(2), ""))),
+                strict=True):
+            column.append(value)
+        self.complete_below = max(self.complete_below, block + 1)
+
+    def table(self) -> pa.Table:
+        lo, hi, min_ts, max_ts, bloom = self._columns
+        return pa.table(
+            [pa.array(lo, pa.int64()), pa.array(hi, pa.int64()), pa.array(min_ts, pa.int64()),
+             pa.array(max_ts, pa.int64()), pa.array(bloom, pa.binary())],
+            names=["lo_seq", "hi_seq", "min_ts", "max_ts", "bloom"],
+        )
+
+
 class BlockIndexer:
     """Indexes blocks of `BLOCK_ROWS` events by seq; answers which blocks may hold a term."""
 
@@ -82,23 +117,59 @@ class BlockIndexer:
         with self._conn.cursor() as cur:
             while not self._stop.is_set():
                 lo = self.indexed_upto
-                hi = lo + self.block_rows - 1
-                if self._committed_seq() <= hi:
+                blocks = min((self._committed_seq() - lo) // self.block_rows, BLOCKS_A_ROUND)
+                if blocks <= 0:
                     break
-                table = cur.sql(
-                    "SELECT ts, message FROM events WHERE seq BETWEEN ? AND ?", params=[lo, hi]
-                ).to_arrow_table()
-                if table.num_rows:  # else every event of the block has expired
-                    messages = pc.fill_null(table.column("message"), "")
-                    bounds = pc.min_max(table.column("ts"))
+                new_blooms = self._stream(cur, lo, blocks)
+                if new_blooms is None:  # the rows came out of order: a block at a time
+                    new_blooms = pa.concat_tables(
+                        [self._block(cur, lo + k * self.block_rows) for k in range(blocks)])
+                if new_blooms.num_rows:  # else every event of these blocks has expired
                     cur.execute(
-                        "INSERT INTO message_blooms VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        [lo, hi, bounds["min"].as_py(), bounds["max"].as_py(),
-                         textindex.bloom_of(messages)],
+                        "INSERT INTO message_blooms SELECT * FROM new_blooms "
+                        "ON CONFLICT DO NOTHING"
                     )
-                self.indexed_upto = hi + 1
-                done += 1
+                self.indexed_upto = lo + blocks * self.block_rows
+                done += blocks
         return done
+
+    def _stream(self, cur: duckdb.DuckDBPyConnection, lo: int, blocks: int,
+                ordered: bool = True) -> pa.Table | None:
+        """The message_blooms rows of `blocks` blocks from seq `lo`, reading the events in
+        one query but holding about a block of them at a time: DuckDB returns them in
+        insertion order, which is seq order. None if `ordered` and they were not."""
+        reader = cur.sql(
+            "SELECT seq, ts, message FROM events WHERE seq BETWEEN ? AND ?",
+            params=[lo, lo + blocks * self.block_rows - 1],
+        ).to_arrow_reader(self.block_rows)
+        out = _BloomRows(lo, self.block_rows)
+        pending: dict[int, list[pa.RecordBatch]] = {}
+        for batch in reader:
+            if not batch.num_rows:
+                continue
+            block_of = (batch.column(0).to_numpy() - lo) // self.block_rows
+            if ordered and (int(block_of[0]) < out.complete_below
+                            or not bool(np.all(block_of[:-1] <= block_of[1:]))):
+                return None
+            if not ordered:
+                block_of = np.zeros_like(block_of)
+            cuts = np.flatnonzero(block_of[1:] != block_of[:-1]) + 1
+            for first, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(block_of)],
+                                   strict=True):
+                pending.setdefault(int(block_of[first]), []).append(
+                    batch.slice(first, stop - first))
+            if ordered:  # blocks before this batch's last are whole
+                for k in sorted(k for k in pending if k < int(block_of[-1])):
+                    out.add(k, pending.pop(k))
+        for k in sorted(pending):
+            out.add(k, pending.pop(k))
+        return out.table()
+
+    def _block(self, cur: duckdb.DuckDBPyConnection, lo: int) -> pa.Table:
+        """The message_blooms row of the block from seq `lo`, its events in any order."""
+        table = self._stream(cur, lo, 1, ordered=False)
+        assert table is not None
+        return table
 
     # -- searching ---------------------------------------------------------------------------
 

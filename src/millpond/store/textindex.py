@@ -54,13 +54,12 @@ def bloom_of(messages: pa.Array | pa.ChunkedArray) -> bytes:
     bits = np.zeros(1 << _LOG_BITS, dtype=np.bool_)
     if len(messages) and buffers[2] is not None:
         start, end = int(offsets[0]), int(offsets[-1])
-        data = np.frombuffer(buffers[2], dtype=np.uint8)[start:end]
         # Lower-cased text plus 3 bytes of padding, read as overlapping little-endian words:
         # the low 24 bits of the word at byte i are the trigram starting there. Trigrams that
-        # span two messages only add harmless "maybe"s.
-        lowered = np.zeros(len(data) + 3, dtype=np.uint8)
-        np.take(_LOWER, data, out=lowered[: len(data)])
-        words = np.ndarray(shape=(len(data),), dtype="<u4", buffer=lowered, strides=(1,))
+        # span two messages only add harmless "maybe"s. bytes.lower() folds ASCII letters
+        # only, as _LOWER does for terms, in a third of np.take's time.
+        lowered = memoryview(buffers[2])[start:end].tobytes().lower() + b"\x00\x00\x00"
+        words = np.ndarray(shape=(end - start,), dtype="<u4", buffer=lowered, strides=(1,))
         bits[_hash(words & np.uint32(0xFFFFFF))] = True
     return np.packbits(bits, bitorder="little").tobytes()
 
