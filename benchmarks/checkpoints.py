@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/checkpoints.py [--per-round 256000] [--first N] [--rounds 4]
 
 Inserts Agent-like addEvents rows (`addevents_pieces.bodies`, decoded as serve decodes them)
-into a table with the events schema, 1,000 rows a statement with automatic checkpoints off,
+into the store's `events` table, 1,000 rows a statement with automatic checkpoints off,
 and runs `CHECKPOINT` after every round: `--first` rows in the first round (default
 `--per-round`), `--per-round` in each later one. It prints, per checkpoint, where the table
 ended (rows past the last whole row group of 122,880) and the checkpoint's wall and CPU time.
@@ -31,14 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import addevents_pieces
 
 from millpond.ingest import addevents, agent_layout
-from millpond.store.duckdb import MEMORY_LIMIT
+from millpond.store import duckdb as store
 from millpond.web.decoding import decompress
 
-ROW_GROUP_ROWS = 122_880
-SCHEMA = """CREATE TABLE events (
-    account_id INTEGER NOT NULL, ts BIGINT NOT NULL, seq BIGINT NOT NULL, session VARCHAR,
-    thread VARCHAR, severity TINYINT NOT NULL, message VARCHAR USING COMPRESSION zstd,
-    server_host VARCHAR, logfile VARCHAR, parser VARCHAR, attrs JSON USING COMPRESSION zstd)"""
+ROW_GROUP_ROWS = 122_880  # DuckDB's
+# The store's own tables, with the text compression of a new data directory.
+SCHEMA = store._SCHEMA.replace("{text}", store._COMPRESSION_CLAUSE[store.TEXT_COMPRESSION])
 
 
 def main() -> int:
@@ -55,8 +53,10 @@ def main() -> int:
         for body in wire
     ]).combine_chunks()
     with tempfile.TemporaryDirectory(prefix="millpond-checkpoints-") as tmp:
-        conn = duckdb.connect(os.path.join(tmp, "events.duckdb"),
-                              config={"checkpoint_threshold": "1TB", "memory_limit": MEMORY_LIMIT})
+        conn = duckdb.connect(
+            os.path.join(tmp, "events.duckdb"),
+            config={"checkpoint_threshold": "1TB", "memory_limit": store.MEMORY_LIMIT},
+        )
         conn.execute(SCHEMA)
         seq = pos = 0
         for round_ in range(args.rounds):

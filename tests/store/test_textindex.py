@@ -185,10 +185,10 @@ def test_blocks_indexed_eight_at_a_time_are_the_blocks_indexed_one_by_one(
         ts = [NOW + 10 * (written + i) + (i * 7919) % 13 for i in range(n)]
         write(store, batch(1, ts, [f"Line {i} of {n}: ÄÖ {'X' * (i % 9)}" for i in range(n)]))
         written += n
-    total = written  # 255: 25 whole blocks and 5 events
+    assert written == 255  # 25 whole blocks and 5 events
     store.conn.execute("DELETE FROM events WHERE seq BETWEEN 30 AND 49 OR seq BETWEEN 200 AND 204")
     assert store.indexer.index_pending() == 25
-    assert store.indexer.indexed_upto == 250 and total == 255
+    assert store.indexer.indexed_upto == 250
     expected = []
     for lo in range(0, 250, 10):
         rows = store.select(SQL("SELECT ts, message FROM events WHERE seq BETWEEN ")

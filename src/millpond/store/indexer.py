@@ -47,7 +47,6 @@ class _BloomRows:
     def __init__(self, lo: int, block_rows: int) -> None:
         self._lo, self._block_rows = lo, block_rows
         self._columns: list[list[object]] = [[], [], [], [], []]
-        self.complete_below = 0  # blocks added so far: every one before this
 
     def add(self, block: int, batches: list[pa.RecordBatch]) -> None:
         rows = pa.Table.from_batches(batches)
@@ -58,7 +57,6 @@ class _BloomRows:
                 pc.max(ts).as_py(), textindex.bloom_of(pc.fill_null(rows.column(2), ""))),
                 strict=True):
             column.append(value)
-        self.complete_below = max(self.complete_below, block + 1)
 
     def table(self) -> pa.Table:
         lo, hi, min_ts, max_ts, bloom = self._columns
@@ -133,43 +131,46 @@ class BlockIndexer:
                 done += blocks
         return done
 
-    def _stream(self, cur: duckdb.DuckDBPyConnection, lo: int, blocks: int,
-                ordered: bool = True) -> pa.Table | None:
+    def _stream(self, cur: duckdb.DuckDBPyConnection, lo: int, blocks: int) -> pa.Table | None:
         """The message_blooms rows of `blocks` blocks from seq `lo`, reading the events in
         one query but holding about a block of them at a time: DuckDB returns them in
-        insertion order, which is seq order. None if `ordered` and they were not."""
-        reader = cur.sql(
-            "SELECT seq, ts, message FROM events WHERE seq BETWEEN ? AND ?",
-            params=[lo, lo + blocks * self.block_rows - 1],
-        ).to_arrow_reader(self.block_rows)
+        insertion order, which is seq order. None if they came in another order."""
+        reader = self._events(cur, lo, blocks)
         out = _BloomRows(lo, self.block_rows)
         pending: dict[int, list[pa.RecordBatch]] = {}
+        last = 0  # the block the batch before ended in
         for batch in reader:
             if not batch.num_rows:
                 continue
             block_of = (batch.column(0).to_numpy() - lo) // self.block_rows
-            if ordered and (int(block_of[0]) < out.complete_below
-                            or not bool(np.all(block_of[:-1] <= block_of[1:]))):
+            if int(block_of[0]) < last or not bool(np.all(block_of[:-1] <= block_of[1:])):
                 return None
-            if not ordered:
-                block_of = np.zeros_like(block_of)
             cuts = np.flatnonzero(block_of[1:] != block_of[:-1]) + 1
             for first, stop in zip([0, *cuts.tolist()], [*cuts.tolist(), len(block_of)],
                                    strict=True):
                 pending.setdefault(int(block_of[first]), []).append(
                     batch.slice(first, stop - first))
-            if ordered:  # blocks before this batch's last are whole
-                for k in sorted(k for k in pending if k < int(block_of[-1])):
-                    out.add(k, pending.pop(k))
+            last = int(block_of[-1])
+            for k in sorted(k for k in pending if k < last):  # whole: the rows are past them
+                out.add(k, pending.pop(k))
         for k in sorted(pending):
             out.add(k, pending.pop(k))
         return out.table()
 
     def _block(self, cur: duckdb.DuckDBPyConnection, lo: int) -> pa.Table:
         """The message_blooms row of the block from seq `lo`, its events in any order."""
-        table = self._stream(cur, lo, 1, ordered=False)
-        assert table is not None
-        return table
+        out = _BloomRows(lo, self.block_rows)
+        batches = [b for b in self._events(cur, lo, 1) if b.num_rows]
+        if batches:  # else every event of the block has expired
+            out.add(0, batches)
+        return out.table()
+
+    def _events(self, cur: duckdb.DuckDBPyConnection, lo: int, blocks: int
+                ) -> pa.RecordBatchReader:
+        return cur.sql(
+            "SELECT seq, ts, message FROM events WHERE seq BETWEEN ? AND ?",
+            params=[lo, lo + blocks * self.block_rows - 1],
+        ).to_arrow_reader(self.block_rows)
 
     # -- searching ---------------------------------------------------------------------------
 

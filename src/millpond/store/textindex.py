@@ -57,7 +57,7 @@ def bloom_of(messages: pa.Array | pa.ChunkedArray) -> bytes:
         # Lower-cased text plus 3 bytes of padding, read as overlapping little-endian words:
         # the low 24 bits of the word at byte i are the trigram starting there. Trigrams that
         # span two messages only add harmless "maybe"s. bytes.lower() folds ASCII letters
-        # only, as _LOWER does for terms, in a third of np.take's time.
+        # only, as _LOWER does for terms, and costs less than a NumPy table lookup.
         lowered = memoryview(buffers[2])[start:end].tobytes().lower() + b"\x00\x00\x00"
         words = np.ndarray(shape=(end - start,), dtype="<u4", buffer=lowered, strides=(1,))
         bits[_hash(words & np.uint32(0xFFFFFF))] = True
