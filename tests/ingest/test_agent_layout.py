@@ -147,6 +147,42 @@ def test_attributes_and_their_precedence() -> None:
     assert rows[0]["attrs"] == '{"k":[1,2],"status":200}'
 
 
+def test_stretches_alike_but_for_their_digits_keep_their_own_values() -> None:
+    """The fast path matches each stretch between messages by its shape (digits made 0): the
+    numbers, threads and attributes that differ only in digits must still come out apart."""
+    events = [
+        event(b"a\n", 1795920448022170112, thread="log_1", attrs={"status": 200},
+              si="S1", sn=5),
+        event(b"b\n", 1795920448022170999, thread="log_2", attrs={"status": 500}, sd=7,
+              fast_sd=True),
+        event(b"c\n", 2795920448022170113, thread="log_1", attrs={"status": 200}, sd=9,
+              fast_sd=True),
+        event(b"d\n", 1, thread="log_2", attrs={"status": 501}, sd=3, fast_sd=True),
+        event(b"e\n", 9999999999999999999, thread="log_1", attrs={"status": 200}, sd=1,
+              fast_sd=True),
+    ]
+    decoded = agrees(body(events, logs=[{"id": "log_1", "attrs": {"logfile": "/1.log"}},
+                                        {"id": "log_2", "attrs": {"logfile": "/2.log"}}]))
+    assert decoded is not None
+    rows = decoded.table.to_pylist()
+    assert [r["ts"] for r in rows] == [1795920448022170112, 1795920448022170999,
+                                       2795920448022170113, 1, 2**63 - 1]
+    assert [r["thread"] for r in rows] == ["log_1", "log_2", "log_1", "log_2", "log_1"]
+    assert [r["logfile"] for r in rows] == ["/1.log", "/2.log", "/1.log", "/2.log", "/1.log"]
+    assert [r["attrs"] for r in rows] == ['{"status":200}', '{"status":500}',
+                                          '{"status":200}', '{"status":501}', '{"status":200}']
+    assert decoded.seq_nums.to_pylist() == [5, 12, 21, 24, 25]
+
+
+def test_a_shape_of_its_own_for_every_event() -> None:
+    """Every stretch different (an si each, of its own length): slower, the same answer."""
+    events = [event(f"m{i}".encode(), 1000 + i, si="x" * (i + 1), sn=i) for i in range(60)]
+    decoded = agrees(body(events))
+    assert decoded is not None
+    assert decoded.seq_ids.to_pylist() == ["x" * (i + 1) for i in range(60)]
+    assert decoded.table["ts"].to_pylist() == [1000 + i for i in range(60)]
+
+
 @pytest.mark.parametrize(
     "data",
     [

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -297,25 +296,20 @@ def decode_layout(
 
     None where the general path must decide (it then also names any error)."""
     shared = _request(layout.request, server_ip)
-    n = len(layout.keys)
+    n = len(layout)
     # Per distinct thread + log + attrs prefix (a handful per request), the columns it gives.
-    distinct: dict[bytes, int] = {}
     rows: list[tuple[str, str | None, str | None, str | None, str | None]] = []
-    for token in dict.fromkeys(layout.keys):
+    for token in layout.tokens:
         key = agent_layout.event_key(token)
         if key is None:
             return None
         base = shared.log_attrs.get(key.log)
-        distinct[token] = len(rows)
         fields = {**base, **key.attrs} if base else key.attrs
         fields.pop("message", None)  # the event's length-prefixed message wins
         rows.append((key.thread, *shared.split(fields)))
-    codes = pa.array(np.fromiter(map(distinct.__getitem__, layout.keys), np.int32, n))
+    codes = pa.array(layout.token_of)
     per_key = [pa.array(column, pa.string()).take(codes) for column in zip(*rows, strict=True)]
 
-    stamps = list(map(int, layout.ts))
-    if max(stamps) > _MAX_TS:
-        stamps = [min(stamp, _MAX_TS) for stamp in stamps]
     sequences = _layout_sequences(layout)
     if sequences is None:
         return None
@@ -323,7 +317,7 @@ def decode_layout(
         shared,
         account_id,
         [
-            pa.array(np.array(stamps, dtype=np.int64)),
+            pa.array(np.minimum(layout.ts, _MAX_TS).astype(np.int64)),
             per_key[0],
             pa.repeat(pa.scalar(SEVERITY_INFO, pa.int8()), n),
             layout.messages,
@@ -336,11 +330,12 @@ def decode_layout(
 def _layout_sequences(layout: agent_layout.Layout) -> tuple[pa.Array, pa.Array] | None:
     """`decode`'s running si / sn / sd state, over a layout's columns at once; None on any
     error (the general path then names it)."""
-    n = len(layout.keys)
-    sn_given, sn = _numbers(layout.sn)
-    after_given, after = _numbers(layout.sd_after)
-    before_given, before = _numbers(layout.sd_before)
-    si_given = np.fromiter(map(len, layout.si), np.int64, n) > 0
+    n = len(layout)
+    # At most 18 digits each: these fit in 64 bits.
+    sn_given, sn = layout.sn.given, layout.sn.values.astype(np.int64)
+    after_given, after = layout.sd_after.given, layout.sd_after.values.astype(np.int64)
+    before_given, before = layout.sd_before.given, layout.sd_before.values.astype(np.int64)
+    si_given = layout.si_given
     sd_given = after_given | before_given
     given = si_given | sn_given | sd_given
     if not given.any():
@@ -359,22 +354,13 @@ def _layout_sequences(layout: agent_layout.Layout) -> tuple[pa.Array, pa.Array] 
     last_si = np.cumsum(si_given) - 1  # which of the ids given so far is in force
     marked = given & (last_sn >= 0) & (last_si >= 0)
     try:
-        ids = pa.array([item[1:-1].decode() for item in compress(layout.si, si_given)])
+        ids = pa.array([item[1:-1].decode() for item in layout.si])
     except UnicodeDecodeError:
         return None
     return (
         ids.cast(pa.string()).take(pa.array(np.maximum(last_si, 0), mask=~marked)),
         pa.array(numbers, pa.int64(), mask=~marked),
     )
-
-
-def _numbers(column: tuple[bytes, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """A column of digit strings (b"" where absent; at most 18 digits) → (given, values)."""
-    given = np.fromiter(map(len, column), np.int64, len(column)) > 0
-    values = np.zeros(len(column), dtype=np.int64)
-    if given.any():
-        values[given] = list(map(int, compress(column, given)))
-    return given, values
 
 
 def _sequence_number(value: Any, index: int, name: str) -> int:
