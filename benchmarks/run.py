@@ -430,6 +430,14 @@ class Server:
             return f"http://127.0.0.1:{self.port}/addEvents"
         return self.url
 
+    def command(self) -> list[str]:
+        """The server's command line (benchmarks/writer_stats.py starts another)."""
+        if self.kind == "baseline":
+            return [self.python, str(BASELINE), "--data-dir", str(self.data_dir),
+                    "--port", str(self.port)]
+        return [self.python, "-m", "millpond", "serve", "--data-dir", str(self.data_dir),
+                "--port", str(self.port)]
+
     def start(self) -> None:
         env = dict(os.environ)
         env.update(
@@ -439,13 +447,10 @@ class Server:
         )
         if self.kind == "baseline":
             env["MILLPOND_RATE_LIMIT"] = "0"
-            cmd = [self.python, str(BASELINE), "--data-dir", str(self.data_dir),
-                   "--port", str(self.port)]
-        else:
-            cmd = [self.python, "-m", "millpond", "serve", "--data-dir", str(self.data_dir),
-                   "--port", str(self.port)]
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+            self.proc = subprocess.Popen(
+                self.command(), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
