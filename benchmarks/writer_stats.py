@@ -20,7 +20,6 @@ A writer busy nearly all the time sets the pace: the event loop's requests wait 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import statistics
@@ -32,16 +31,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 SLOW_DUMP = 0.25  # seconds between two writes of the counters
-
-
-def _run_module() -> Any:
-    spec = importlib.util.spec_from_file_location("millpond_bench_run", HERE / "run.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 # -- inside the server -------------------------------------------------------------------
@@ -189,7 +180,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--runs", type=int, default=2)
     args = parser.parse_args()
-    run = _run_module()
+    import addevents_pieces  # loads run.py beside it, as the other scripts do
+
+    run = addevents_pieces._sibling("run")
     with tempfile.TemporaryDirectory(prefix="millpond-writer-stats-") as tmp:
         results = [measure(run, args.scenario, args.seconds, Path(tmp))
                    for _ in range(args.runs)]
