@@ -32,7 +32,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SLOW_DUMP = 0.25  # seconds between two writes of the counters
+DUMP_SECONDS = 0.25  # seconds between two writes of the counters
 
 
 # -- inside the server -------------------------------------------------------------------
@@ -90,7 +90,7 @@ def serve(data_dir: str, port: str, stats_path: str) -> None:
 
     def dump() -> None:
         while True:
-            time.sleep(SLOW_DUMP)
+            time.sleep(DUMP_SECONDS)
             tmp = stats_path + ".tmp"
             with open(tmp, "w") as f:
                 json.dump({**stats, "at": time.perf_counter()}, f)
