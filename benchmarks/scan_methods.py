@@ -86,7 +86,7 @@ def text_index(conn: duckdb.DuckDBPyConnection, raw_bytes: int, runs: int) -> No
         blocks += 1
     print(f"\ntext index: {blocks:,} blocks built in {built:.1f} s of CPU "
           f"= {built / (raw_bytes / 1e9):.1f} s per GB of text")
-    indexer = BlockIndexer(conn, lambda: 0)
+    indexer = BlockIndexer(conn.cursor, lambda: 0)
     account = conn.execute("SELECT min(account_id) FROM events").fetchone()
     assert account is not None
     scope = Scope(int(account[0]), 0, 2**62, parse_filter(RARE))

@@ -104,7 +104,7 @@ def run(writers: int, groups: list[pa.Table]) -> tuple[float, float]:
             seq += g.num_rows
 
         def work(index: int) -> None:
-            cur = conn.cursor()
+            cur = store.cursor()
             for i in range(index, len(jobs), writers):
                 new_events = jobs[i]  # noqa: F841 - read by DuckDB below
                 cur.execute("BEGIN TRANSACTION; INSERT INTO events SELECT * FROM new_events")

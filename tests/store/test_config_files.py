@@ -65,7 +65,7 @@ def usage(store: DuckDBStore, account_id: int = 1) -> dict[str, int]:
 
 def table_rows(store: DuckDBStore) -> list[tuple[int, str, int]]:
     """What parser_usage holds on disk, without what is still pending in memory."""
-    with store.conn.cursor() as cur:
+    with store.cursor() as cur:
         rows = cur.execute(
             "SELECT account_id, parser, events FROM parser_usage ORDER BY ALL"
         ).fetchall()

@@ -24,8 +24,10 @@ from millpond.store import (
     DuckDBStore,
     EventBatch,
     SessionRecord,
+    StoreLocked,
     WriteResult,
 )
+from millpond.store.duckdb import ROW_GROUP_SIZE
 
 S = 1_000_000_000
 NOW = 1_772_366_400 * S  # 2026-03-01T12:00:00Z
@@ -156,6 +158,58 @@ def test_a_new_file_is_created_and_reopened(db: Path) -> None:
     second = store_at(db)
     assert not second.created
     second.close()
+
+
+def _row_groups(store: DuckDBStore) -> list[int]:
+    """Rows in each of the events table's row groups, as checkpointed."""
+    store.conn.execute("CHECKPOINT")
+    return [n for (n,) in store.conn.execute(
+        "SELECT max(count) FROM pragma_storage_info('events') WHERE column_name = 'ts' "
+        "GROUP BY row_group_id ORDER BY row_group_id"
+    ).fetchall()]
+
+
+def test_events_are_kept_in_row_groups_of_the_stores_size(db: Path) -> None:
+    store = store_at(db)
+    try:
+        n = 2 * ROW_GROUP_SIZE + 100
+        write(store, batch(1, [NOW + i for i in range(n)]))
+        assert _row_groups(store) == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 100]
+        # every cursor reads the data file
+        with store.cursor() as cur:
+            assert cur.execute("SELECT count(*) FROM events").fetchone() == (n,)
+    finally:
+        store.close()
+
+
+def test_a_file_written_with_duckdbs_default_row_groups_opens_and_takes_more(db: Path) -> None:
+    """An older millpond opened the file directly (122,880-row groups)."""
+    store_at(db).close()
+    conn = duckdb.connect(str(db))
+    conn.execute(
+        "INSERT INTO events SELECT 1, 0, range, NULL, NULL, 3, 'old ' || range, NULL, NULL, "
+        "NULL, NULL FROM range(130000)"
+    )
+    conn.close()
+    store = store_at(db)
+    try:
+        write(store, batch(1, [NOW + i for i in range(1000)]))
+        rows = store.select(SQL(
+            "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events"), 30)
+        assert rows == [(131_000, 131_000, 0, 130_999)]
+        assert sum(_row_groups(store)) == 131_000
+    finally:
+        store.close()
+
+
+def test_a_file_open_in_this_process_is_locked(db: Path) -> None:
+    first = store_at(db)
+    try:
+        with pytest.raises(StoreLocked):
+            store_at(db)
+    finally:
+        first.close()
+    store_at(db).close()  # and free again once closed
 
 
 def _compression_of_text_columns(store: DuckDBStore) -> dict[str, str]:
@@ -425,7 +479,7 @@ def test_usage_survives_compaction_and_reopen(
 
 def usage_rows(store: DuckDBStore) -> list[tuple[Any, ...]]:
     """What ingest_usage holds on disk, without the counts still waiting in memory."""
-    with store.conn.cursor() as cur:
+    with store.cursor() as cur:
         return cur.execute(
             "SELECT account_id, day, sum(bytes)::BIGINT, sum(events)::BIGINT FROM ingest_usage "
             "GROUP BY ALL ORDER BY ALL"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -15,7 +17,7 @@ from millpond.clock import FixedClock
 from millpond.query import SQL, Scope, parse_filter
 from millpond.query.search import Page, search
 from millpond.query.sql import scope_sql
-from millpond.store import DuckDBStore
+from millpond.store import DuckDBStore, textindex
 from millpond.store.textindex import BLOOM_BYTES, bloom_of, matching_blocks, term_bits
 
 
@@ -166,6 +168,31 @@ def _reference_bloom(messages: list[str]) -> bytes:
 def test_bloom_of_folds_case_as_its_first_version_did(messages: list[str], offset: int) -> None:
     array = pa.array(["padding"] * offset + messages).slice(offset)  # an offset into buffers
     assert bloom_of(array) == _reference_bloom(messages)
+
+
+@settings(max_examples=200, deadline=None)
+@given(messages=st.lists(st.text(max_size=60), min_size=1, max_size=12),
+       cuts=st.lists(st.integers(0, 12), max_size=4), piece=st.sampled_from([1, 2, 3, 7, 8192]))
+def test_bloom_of_reads_chunks_and_pieces_as_one_text(
+    messages: list[str], cuts: list[int], piece: int
+) -> None:
+    """However the messages come chunked, and however small the pieces bloom_of reads them
+    in, the filter is the one of their whole text."""
+    bounds = sorted({0, len(messages), *(min(c, len(messages)) for c in cuts)})
+    array = pa.chunked_array(
+        [pa.array(messages[a:b], pa.string()) for a, b in itertools.pairwise(bounds)],
+        pa.string(),
+    )
+    with mock.patch.object(textindex, "_PIECE", piece):
+        assert bloom_of(array) == _reference_bloom(messages)
+        assert bloom_of(array.cast(pa.large_string())) == _reference_bloom(messages)
+
+
+def test_bloom_of_a_block_of_long_messages() -> None:
+    messages = [f"Line {i} " + "abcXYZ\u00e9\u4e2d" * (i % 700) for i in range(300)]
+    assert bloom_of(pa.array(messages)) == _reference_bloom(messages)
+    assert bloom_of(pa.chunked_array([messages[:77], messages[77:]])) == _reference_bloom(
+        messages)
 
 
 def _blooms(store: DuckDBStore) -> list[tuple[int, int, int, int, bytes]]:

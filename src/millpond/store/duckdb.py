@@ -111,6 +111,15 @@ MEMORY_LIMIT = "80MB"
 # dictionaries make facets fast.
 TEXT_COMPRESSION = "zstd"
 _COMPRESSION_CLAUSE = {"zstd": " USING COMPRESSION zstd", "auto": ""}
+# The name the data file is attached under.
+DATABASE = "millpond"
+# DuckDB's row groups hold 122,880 rows by default, and a checkpoint that finds new rows
+# appended to a row group it wrote before rewrites that group on one thread. Ingest always
+# leaves the last group partly filled, so with the default every checkpoint after the first
+# took 2.7-3.1 µs a row; with 65,536-row groups 0.6-1.1 µs (`benchmarks/checkpoints.py
+# --row-group-size`; docs/performance.md, "Row groups of 65,536 rows"). Scans got a little
+# slower (more, smaller groups).
+ROW_GROUP_SIZE = 65_536
 _SIZE = re.compile(r"^[0-9]+(\.[0-9]+)?\s*[KMGT]i?B$")
 
 
@@ -187,15 +196,25 @@ class DuckDBStore:
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.created = not self.path.exists()
+        # DuckDB's worker threads run queries (the writer works on its own thread), so they
+        # yield the CPU to ingestion; see millpond/priority.py. Spilled data goes where it
+        # would for a database opened directly: beside the file.
+        with lower_new_threads(self._worker_nice):
+            conn = duckdb.connect(":memory:", config={"temp_directory": f"{self.path}.tmp"})
+        # The file is attached rather than opened, because only ATTACH sets the row group
+        # size; every cursor then starts with USE (`cursor()`).
         try:
-            # DuckDB's worker threads run queries (the writer works on its own thread), so
-            # they yield the CPU to ingestion; see millpond/priority.py.
-            with lower_new_threads(self._worker_nice):
-                conn = duckdb.connect(str(self.path))
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
+            conn.execute(
+                f"ATTACH {_quote(str(self.path))} AS {DATABASE} "
+                f"(ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+            )
+        except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
+            conn.close()
+            # Another process holds its lock, or this one has it attached already.
+            if "lock" in str(exc).lower() or "already attached" in str(exc).lower():
                 raise StoreLocked(str(exc)) from exc
             raise
+        conn.execute(f"USE {DATABASE}")
         conn.execute(f"SET checkpoint_threshold = '{self._checkpoint_threshold}'")
         if self._memory_limit is not None:
             conn.execute(f"SET memory_limit = '{self._memory_limit}'")
@@ -210,7 +229,7 @@ class DuckDBStore:
         # The writer commits events through a cursor of its own: through the connection that
         # opened the database the same commits took about 1.5x as long in
         # benchmarks/store_writers.py (docs/performance.md).
-        self._events_conn = conn.cursor()
+        self._events_conn = self.cursor()
         self._scans = _Scans(self._events_conn)
         self._load_state(conn)
         self._writer = GroupCommitWriter(
@@ -220,7 +239,7 @@ class DuckDBStore:
         )
         self._writer.start()
         self._indexer = BlockIndexer(
-            conn, lambda: self._next_seq, block_rows=self._index_block_rows
+            self.cursor, lambda: self._next_seq, block_rows=self._index_block_rows
         )
         if self._index_text:
             self._indexer.start()
@@ -300,6 +319,12 @@ class DuckDBStore:
         if self._conn is None:
             raise RuntimeError("the store is not open")
         return self._conn
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the database (DuckDB's cursor), using the data file."""
+        cur = self.conn.cursor()
+        cur.execute(f"USE {DATABASE}")
+        return cur
 
     # -- ingest ------------------------------------------------------------------------------
 
@@ -451,7 +476,7 @@ class DuckDBStore:
         Past `timeout` seconds DuckDB is interrupted and QueryTimeout raised. A regular
         expression RE2 cannot compile is the user's error, reported as BadParam.
         """
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             return _run_with_timeout(cur, sql.text, list(sql.params), timeout)
 
     # -- accounts and tokens (writes go through the writer thread) ----------------------------
@@ -469,7 +494,7 @@ class DuckDBStore:
         return self.writer.call(insert)
 
     def list_accounts(self) -> list[AccountRecord]:
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             return [
                 AccountRecord(int(i), str(n), int(c))
                 for i, n, c in cur.execute(
@@ -488,7 +513,7 @@ class DuckDBStore:
         self.writer.call(insert)
 
     def list_tokens(self) -> list[TokenRecord]:
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             return [
                 TokenRecord(*row)
                 for row in cur.execute(
@@ -525,7 +550,7 @@ class DuckDBStore:
     # -- configuration files (writes go through the writer thread) ----------------------------
 
     def get_file(self, account_id: int, path: str) -> ConfigFile | None:
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             row = cur.execute(
                 "SELECT path, version, content, create_ns, mod_ns FROM config_files "
                 "WHERE account_id = ? AND path = ? AND content IS NOT NULL",
@@ -574,7 +599,7 @@ class DuckDBStore:
         return self.writer.call(delete)
 
     def list_files(self, account_id: int) -> list[str]:
-        with self.conn.cursor() as cur:
+        with self.cursor() as cur:
             rows = cur.execute(
                 "SELECT path FROM config_files WHERE account_id = ? AND content IS NOT NULL",
                 [account_id],
@@ -582,7 +607,7 @@ class DuckDBStore:
         return sorted(str(path) for (path,) in rows)
 
     def parsers_in_use(self, account_id: int) -> list[ParserUse]:
-        with self._parser_usage.reading() as pending, self.conn.cursor() as cur:
+        with self._parser_usage.reading() as pending, self.cursor() as cur:
             rows = cur.execute(
                 "SELECT parser, first_ns, last_ns, events FROM parser_usage "
                 "WHERE account_id = ?",
@@ -597,7 +622,7 @@ class DuckDBStore:
     def usage_by_day(self, account_id: int, first_day: int) -> list[tuple[int, int, int]]:
         """(day, bytes, events) the account ingested on each UTC day from `first_day` on,
         newest first: the table's rows plus the counts not yet written."""
-        with self._usage_tally.reading() as pending, self.conn.cursor() as cur:
+        with self._usage_tally.reading() as pending, self.cursor() as cur:
             rows = cur.execute(
                 "SELECT day, sum(bytes), sum(events) FROM ingest_usage "
                 "WHERE account_id = ? AND day >= ? GROUP BY day",
@@ -950,6 +975,11 @@ def _sessions_table(sessions: Any, now_ns: int) -> pa.Table:
             "created_ns": pa.array([now_ns] * len(sessions), pa.int64()),
         }
     )
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal (ATTACH takes no bound parameters)."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _run_with_timeout(

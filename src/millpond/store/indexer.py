@@ -54,7 +54,7 @@ class _BloomRows:
         block_lo = self._lo + block * self._block_rows
         for column, value in zip(self._columns, (
                 block_lo, block_lo + self._block_rows - 1, pc.min(ts).as_py(),
-                pc.max(ts).as_py(), textindex.bloom_of(pc.fill_null(rows.column(2), ""))),
+                pc.max(ts).as_py(), textindex.bloom_of(_no_nulls(rows.column(2)))),
                 strict=True):
             column.append(value)
 
@@ -67,22 +67,29 @@ class _BloomRows:
         )
 
 
+def _no_nulls(messages: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A null message's slot may hold bytes in the buffer: empty it (a copy, so only if any)."""
+    return pc.fill_null(messages, "") if messages.null_count else messages
+
+
 class BlockIndexer:
     """Indexes blocks of `BLOCK_ROWS` events by seq; answers which blocks may hold a term."""
 
     def __init__(
         self,
-        conn: duckdb.DuckDBPyConnection,
+        cursor: Callable[[], duckdb.DuckDBPyConnection],
         committed_seq: Callable[[], int],
         *,
         interval: float = 1.0,
         block_rows: int = textindex.BLOCK_ROWS,
     ) -> None:
-        self._conn = conn
+        self._cursor = cursor  # a new connection to the store's database
         self._committed_seq = committed_seq
         self._interval = interval
         self.block_rows = block_rows
-        row = conn.execute("SELECT coalesce(max(hi_seq) + 1, 0) FROM message_blooms").fetchone()
+        with cursor() as cur:
+            row = cur.execute(
+                "SELECT coalesce(max(hi_seq) + 1, 0) FROM message_blooms").fetchone()
         self.indexed_upto = int(row[0]) if row else 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -112,7 +119,7 @@ class BlockIndexer:
     def index_pending(self) -> int:
         """Index every full block of committed events not indexed yet; how many blocks."""
         done = 0
-        with self._conn.cursor() as cur:
+        with self._cursor() as cur:
             while not self._stop.is_set():
                 lo = self.indexed_upto
                 blocks = min((self._committed_seq() - lo) // self.block_rows, BLOCKS_A_ROUND)
@@ -185,7 +192,7 @@ class BlockIndexer:
         if masker is None or indexed_upto == 0:
             return scope
         keep: list[tuple[int, int]] = []
-        with self._conn.cursor() as cur:
+        with self._cursor() as cur:
             batches = cur.sql(
                 "SELECT lo_seq, hi_seq, bloom FROM message_blooms WHERE max_ts >= ? "
                 "AND min_ts < ? AND lo_seq < ?",

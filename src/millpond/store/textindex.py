@@ -38,30 +38,70 @@ def _hash(trigrams: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     return hashed
 
 
+# bloom_of reads the text this many bytes at a time, through buffers it reuses: a block's text
+# at once (~1 MB, and 4-8 bytes of temporaries per byte) cost a fresh mapping of memory per
+# temporary, and the page faults and unmapping took about as much CPU as the hashing.
+_PIECE = 8192
+
+
+class _Work:
+    """bloom_of's buffers for a piece: the hashes, and the same as array indices."""
+
+    def __init__(self, size: int) -> None:
+        self.hashed = np.empty(size, dtype=np.uint32)
+        self.index = np.empty(size, dtype=np.intp)
+
+
 def bloom_of(messages: pa.Array | pa.ChunkedArray) -> bytes:
-    """The filter of a block: every byte trigram of every message, ASCII lower-cased."""
-    if isinstance(messages, pa.ChunkedArray):
-        messages = messages.combine_chunks()
+    """The filter of a block: every byte trigram of every message, ASCII lower-cased.
+
+    The messages are read as one text, end to end, so trigrams that span two messages are set
+    too: they only add harmless "maybe"s."""
+    chunks = messages.chunks if isinstance(messages, pa.ChunkedArray) else [messages]
+    bits = np.zeros(1 << _LOG_BITS, dtype=np.bool_)
+    work = _Work(_PIECE + 2)
+    carry = b""  # the text's last two bytes so far: the start of trigrams not yet set
+    for chunk in chunks:
+        text = _text(chunk)
+        for i in range(0, len(text), _PIECE):
+            # bytes.lower() folds ASCII letters only, as _LOWER does for terms.
+            data = carry + text[i : i + _PIECE].tobytes().lower()
+            _set_trigrams(bits, data + b"\x00", len(data) - 2, work)
+            carry = data[-2:]
+    # The last two trigrams end past the text: padded with zeros.
+    _set_trigrams(bits, carry + b"\x00\x00\x00", len(carry), work)
+    return np.packbits(bits, bitorder="little").tobytes()
+
+
+def _text(messages: pa.Array) -> memoryview:
+    """The bytes of the messages, end to end, without a copy."""
     if pa.types.is_large_string(messages.type):
         offset_type: type[np.integer[Any]] = np.int64
     else:
-        messages = messages.cast(pa.string())
+        if not pa.types.is_string(messages.type):
+            messages = messages.cast(pa.string())
         offset_type = np.int32
     buffers = messages.buffers()
-    offsets = np.frombuffer(buffers[1], dtype=offset_type)[
-        messages.offset : messages.offset + len(messages) + 1
-    ]
-    bits = np.zeros(1 << _LOG_BITS, dtype=np.bool_)
-    if len(messages) and buffers[2] is not None:
-        start, end = int(offsets[0]), int(offsets[-1])
-        # Lower-cased text plus 3 bytes of padding, read as overlapping little-endian words:
-        # the low 24 bits of the word at byte i are the trigram starting there. Trigrams that
-        # span two messages only add harmless "maybe"s. bytes.lower() folds ASCII letters
-        # only, as _LOWER does for terms, and costs less than a NumPy table lookup.
-        lowered = memoryview(buffers[2])[start:end].tobytes().lower() + b"\x00\x00\x00"
-        words = np.ndarray(shape=(end - start,), dtype="<u4", buffer=lowered, strides=(1,))
-        bits[_hash(words & np.uint32(0xFFFFFF))] = True
-    return np.packbits(bits, bitorder="little").tobytes()
+    if not len(messages) or buffers[2] is None:
+        return memoryview(b"")
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)
+    start, end = int(offsets[messages.offset]), int(offsets[messages.offset + len(messages)])
+    return memoryview(buffers[2])[start:end]
+
+
+def _set_trigrams(bits: npt.NDArray[np.bool_], data: bytes, count: int, work: _Work) -> None:
+    """Set the bits of the trigrams at the first `count` bytes of `data`, which has at least
+    `count + 3` bytes. The hashes go through `work`'s buffers: NumPy makes no temporaries."""
+    if count <= 0:
+        return
+    # The bytes read as overlapping little-endian words: the low 24 bits of the word at byte i
+    # are the trigram starting there.
+    words = np.ndarray(shape=(count,), dtype="<u4", buffer=data, strides=(1,))
+    hashed, index = work.hashed[:count], work.index[:count]
+    np.bitwise_and(words, np.uint32(0xFFFFFF), out=hashed)
+    np.multiply(hashed, _MULTIPLIER, out=hashed)
+    np.right_shift(hashed, np.uint32(32 - _LOG_BITS), out=index, casting="unsafe")
+    bits[index] = True
 
 
 def term_bits(term: str) -> npt.NDArray[np.uint32] | None:
