@@ -97,6 +97,13 @@ def test_sizes_must_be_positive(name: str, value: int) -> None:
         Settings(**{name: value})
 
 
+def test_the_text_index_is_on_or_off() -> None:
+    assert Settings().text_index == "on"
+    assert from_env({"MILLPOND_TEXT_INDEX": "off"}).text_index == "off"
+    with pytest.raises(ValueError, match="text_index must be 'on' or 'off'"):
+        from_env({"MILLPOND_TEXT_INDEX": "false"})
+
+
 def test_an_unknown_log_level_is_refused() -> None:
     with pytest.raises(ValueError, match="log_level must be one of"):
         from_env({"MILLPOND_LOG_LEVEL": "verbose"})

@@ -67,6 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
             "How a new data directory compresses messages and attributes: 'zstd' (about 40% "
             "smaller files) or 'auto' (DuckDB's own dictionary/FSST choice). An "
             "existing data directory keeps what it was created with."),
+    Setting("text_index", "on", str,
+            "Build the trigram index that lets searches for rare text skip most blocks: 'on' "
+            "or 'off' (more ingest throughput; every text search then reads every message)."),
     Setting("query_timeout_seconds", 30.0, float,
             "A query running longer than this is cancelled."),
     Setting("query_nice", 10, int,
@@ -96,6 +99,7 @@ class Settings:
     memory_limit: str = "80MB"
     checkpoint_threshold: str = "64MB"
     text_compression: str = "zstd"
+    text_index: str = "on"
     query_timeout_seconds: float = 30.0
     query_nice: int = 10
     log_level: str = "info"
@@ -112,6 +116,8 @@ class Settings:
             raise ValueError("query_nice must be from 0 to 19")
         if self.text_compression not in ("zstd", "auto"):
             raise ValueError("text_compression must be 'zstd' or 'auto'")
+        if self.text_index not in ("on", "off"):
+            raise ValueError("text_index must be 'on' or 'off'")
         if self.log_level not in ("debug", "info", "warning", "error"):
             raise ValueError("log_level must be one of debug, info, warning, error")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from pathlib import Path
 from unittest import mock
 
@@ -18,7 +19,8 @@ from millpond.query import SQL, Scope, parse_filter
 from millpond.query.search import Page, search
 from millpond.query.sql import scope_sql
 from millpond.store import DuckDBStore, textindex
-from millpond.store.textindex import BLOOM_BYTES, bloom_of, matching_blocks, term_bits
+from millpond.settings import Settings
+from millpond.store.textindex import BLOCK_ROWS, BLOOM_BYTES, bloom_of, matching_blocks, term_bits
 
 
 def maybe_contains(messages: list[str], term: str) -> bool:
@@ -81,6 +83,30 @@ def indexed(tmp_path: Path) -> DuckDBStore:
     write(store, batch(1, [NOW + 20_000 + i for i in range(30)], tail))
     assert store.indexer.index_pending() == 10
     return store
+
+
+@pytest.mark.parametrize("setting", ["on", "off"])
+def test_the_text_index_setting_starts_the_indexer_or_not(tmp_path: Path, setting: str) -> None:
+    """With text_index=off no filter is built, and searches read every message instead."""
+    settings = Settings(data_dir=str(tmp_path), text_index=setting)
+    store = DuckDBStore.from_settings(settings, clock=FixedClock(NOW))
+    store.open()
+    try:
+        lines = [f"line {i} GET /index.html" for i in range(BLOCK_ROWS + 10)]
+        lines[123] = f"the {RARE} line"
+        write(store, batch(1, [NOW + i for i in range(len(lines))], lines))
+        deadline = time.monotonic() + 20
+        while setting == "on" and store.indexer.indexed_upto == 0:
+            assert time.monotonic() < deadline, "the indexer built no filter in 20 s"
+            time.sleep(0.05)
+        if setting == "off":
+            time.sleep(1.5)  # more than the indexer's interval
+        assert store.indexer.indexed_upto == (BLOCK_ROWS if setting == "on" else 0)
+        scope = Scope(1, NOW, NOW + 10**12, parse_filter(RARE))
+        found, _ = search(store, scope, Page(scope.start_ns, scope.end_ns, False), 10, 30)
+        assert [e.message for e in found] == [f"the {RARE} line"]
+    finally:
+        store.close()
 
 
 def test_a_rare_term_narrows_the_scan_to_its_blocks_and_the_unindexed_tail(

@@ -141,6 +141,7 @@ class DuckDBStore:
             memory_limit=settings.memory_limit,
             worker_nice=settings.query_nice,
             text_compression=settings.text_compression,
+            index_text=settings.text_index == "on",
         )
 
     def __init__(
