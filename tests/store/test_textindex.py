@@ -18,8 +18,8 @@ from millpond.clock import FixedClock
 from millpond.query import SQL, Scope, parse_filter
 from millpond.query.search import Page, search
 from millpond.query.sql import scope_sql
-from millpond.store import DuckDBStore, textindex
 from millpond.settings import Settings
+from millpond.store import DuckDBStore, textindex
 from millpond.store.textindex import BLOCK_ROWS, BLOOM_BYTES, bloom_of, matching_blocks, term_bits
 
 
