@@ -19,7 +19,7 @@ ENCODINGS = ("gzip", "deflate", "zstd", "zstandard", "bz2", "lz4", "identity", "
 # gzip and deflate are inflated by ISA-L (python-isal): the same formats, faster code. The
 # Agent's 1,000-event deflate bodies took 0.40 ms each with zlib, 0.19 ms with it
 # (benchmarks/addevents_pieces.py; docs/performance.md).
-_ZLIB_ERRORS = (zlib.error, isal_zlib.error)
+_ZLIB_ERRORS: tuple[type[Exception], ...] = (zlib.error, isal_zlib.error)
 
 
 def too_large(limit: int, what: str = "the request body") -> RequestTooLarge:
