@@ -183,21 +183,25 @@ def test_events_are_kept_in_row_groups_of_the_stores_size(db: Path) -> None:
 
 
 def test_a_file_written_with_duckdbs_default_row_groups_opens_and_takes_more(db: Path) -> None:
-    """An older millpond opened the file directly (122,880-row groups)."""
+    """An older millpond opened the file directly (122,880-row groups). Its last row groups
+    hold more rows than the store's size now, in the events table and in an indexed one."""
     store_at(db).close()
     conn = duckdb.connect(str(db))
     conn.execute(
         "INSERT INTO events SELECT 1, 0, range, NULL, NULL, 3, 'old ' || range, NULL, NULL, "
-        "NULL, NULL FROM range(130000)"
+        "NULL, NULL FROM range(200000)"
     )
+    conn.execute("INSERT INTO nonces SELECT 1, 'old-' || range, ? FROM range(70000)", [NOW])
     conn.close()
     store = store_at(db)
     try:
-        write(store, batch(1, [NOW + i for i in range(1000)]))
+        write(store, batch(1, [NOW + i for i in range(1000)], nonce="new-nonce"))
+        assert write(store, batch(1, [NOW], nonce="old-5")).duplicate
         rows = store.select(SQL(
             "SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events"), 30)
-        assert rows == [(131_000, 131_000, 0, 130_999)]
-        assert sum(_row_groups(store)) == 131_000
+        assert rows == [(201_000, 201_000, 0, 200_999)]
+        assert sum(_row_groups(store)) == 201_000
+        assert store.select(SQL("SELECT count(*) FROM nonces"), 30) == [(70_001,)]
     finally:
         store.close()
 
