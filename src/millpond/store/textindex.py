@@ -26,6 +26,7 @@ BLOCK_ROWS = 8192
 _LOG_BITS = 17
 BLOOM_BYTES = (1 << _LOG_BITS) // 8
 _MULTIPLIER = np.uint32(2654435761)  # Knuth's multiplicative hash
+_SHIFT = np.uint32(32 - _LOG_BITS)  # its top _LOG_BITS bits are the bit position
 _LOWER = np.arange(256, dtype=np.uint8)
 _LOWER[ord("A") : ord("Z") + 1] += 32
 # Narrowing a scan to more ranges than this costs about what it saves.
@@ -35,7 +36,7 @@ MAX_FRACTION = 0.25
 
 def _hash(trigrams: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
     hashed = trigrams * _MULTIPLIER
-    hashed >>= np.uint32(32 - _LOG_BITS)
+    hashed >>= _SHIFT
     return hashed
 
 
@@ -60,7 +61,7 @@ _kept = threading.local()
 def _work() -> _Work:
     """This thread's buffers, kept between calls: large buffers would be fresh mappings."""
     work: _Work | None = getattr(_kept, "work", None)
-    if work is None or len(work.hashed) != _PIECE + 2:
+    if work is None or len(work.hashed) < _PIECE + 2:
         work = _kept.work = _Work(_PIECE + 2)
     return work
 
@@ -113,7 +114,7 @@ def _set_trigrams(bits: npt.NDArray[np.bool_], data: bytes, count: int, work: _W
     hashed, index = work.hashed[:count], work.index[:count]
     np.bitwise_and(words, np.uint32(0xFFFFFF), out=hashed)
     np.multiply(hashed, _MULTIPLIER, out=hashed)
-    np.right_shift(hashed, np.uint32(32 - _LOG_BITS), out=index, casting="unsafe")
+    np.right_shift(hashed, _SHIFT, out=index, casting="unsafe")  # _hash, into `index`
     bits[index] = True
 
 
